@@ -1,0 +1,1 @@
+"""Wushe service: the FastAPI application around the solver."""

@@ -1,0 +1,109 @@
+"""Writes an audit entry for every insert, update and delete, in the same transaction.
+
+Hooked on the session so no code path can change an audited row without leaving a trace.
+The actor is whoever the request authenticated as (``session.info["actor"]``), or the
+system (CLI, background jobs).
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from service.audit.models import AuditEntry
+from service.models_base import Entity
+from service.types import new_id, utcnow
+
+MASK = "***"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _columns(obj: Entity) -> list[str]:
+    return [attr.key for attr in inspect(obj).mapper.column_attrs]
+
+
+def _value(obj: Entity, key: str, value: Any) -> Any:
+    return MASK if key in obj.audit_masked and value is not None else _plain(value)
+
+
+def _snapshot(obj: Entity) -> dict[str, Any]:
+    return {k: _value(obj, k, getattr(obj, k)) for k in _columns(obj)}
+
+
+def _changes(obj: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key in _columns(obj):
+        if key == "updated_at":
+            continue
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if old == new:
+            continue
+        before[key] = _value(obj, key, old)
+        after[key] = _value(obj, key, new)
+    return before, after
+
+
+def _actor(session: Session) -> tuple[str | None, str]:
+    actor = session.info.get("actor")
+    if actor is None:
+        return None, "system"
+    return actor.key_id, actor.role
+
+
+def _row(session: Session, obj: Entity, action: str, before: Any, after: Any) -> dict[str, Any]:
+    key_id, role = _actor(session)
+    return {
+        "id": new_id(),
+        "at": utcnow(),
+        "actor_key_id": key_id,
+        "actor_role": role,
+        "entity_type": type(obj).__tablename__,  # type: ignore[attr-defined]
+        "entity_id": obj.id,
+        "action": session.info.get("audit_action", {}).get(obj.id, action),
+        "community_id": obj.audit_scope(),
+        "before": before,
+        "after": after,
+    }
+
+
+def _collect(session: Session) -> list[dict[str, Any]]:
+    rows = []
+    for obj in session.new:
+        if isinstance(obj, Entity):
+            rows.append(_row(session, obj, "create", None, _snapshot(obj)))
+    for obj in session.dirty:
+        if isinstance(obj, Entity) and session.is_modified(obj, include_collections=False):
+            before, after = _changes(obj)
+            if after:
+                rows.append(_row(session, obj, "update", before, after))
+    for obj in session.deleted:
+        if isinstance(obj, Entity):
+            rows.append(_row(session, obj, "delete", _snapshot(obj), None))
+    return rows
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session: Session, _context: Any) -> None:
+    rows = _collect(session)
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def name_action(session: Session, entity_id: str, action: str) -> None:
+    """Give the next audit entry of ``entity_id`` a domain verb (``revoke``, ``cancel``...)."""
+    session.info.setdefault("audit_action", {})[entity_id] = action

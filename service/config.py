@@ -1,0 +1,35 @@
+"""Settings, read once from the environment (prefix ``WUSHE_`` except ``DATABASE_URL``)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WUSHE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="sqlite:///./wushe.db", validation_alias="DATABASE_URL"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    page_size_default: int = 50
+    page_size_max: int = 200
+    key_pepper: str = "development-only-pepper"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> "Settings":
+        # A production deployment must bring its own pepper: a leaked default would let anyone
+        # who reads the source precompute key hashes.
+        if self.environment == "production" and self.key_pepper == "development-only-pepper":
+            raise ValueError("WUSHE_KEY_PEPPER must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

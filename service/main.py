@@ -1,0 +1,80 @@
+"""The FastAPI application: routers, problem details, and liveness/readiness probes."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+
+import service.models  # noqa: F401  (every table registered before the first query)
+from service import errors
+from service.assignments.router import router as assignments_router
+from service.audit.router import router as audit_router
+from service.auth.router import router as auth_router
+from service.catalogue.router import router as catalogue_router
+from service.db import get_engine
+from service.funds.router import router as funds_router
+from service.migrate import current_revision, head_revision
+from service.places.router import router as places_router
+from service.requests.router import router as requests_router
+from service.residents.router import router as residents_router
+from service.responders.router import router as responders_router
+
+JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _operation_id(route: APIRoute) -> str:
+    # The function name is the operation id: stable, readable, and unique across the app.
+    return route.name
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Wushe",
+        version="0.1.0",
+        summary="Five-society (五社联动) community service matching engine",
+        generate_unique_id_function=_operation_id,
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def require_json(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+        if request.method in JSON_BODY_METHODS and has_body:
+            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media_type != "application/json":
+                problem = errors.UnsupportedMediaType(
+                    f"Send the body as application/json, not {media_type or 'no content type'}."
+                ).to_problem(request.url.path)
+                return errors.problem_response(problem)
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["probes"])
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["probes"], responses=errors.responses(errors.ServiceUnavailable))
+    def readyz() -> dict[str, str]:
+        """The database answers and its schema is at the migration head."""
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+                revision = current_revision(connection)
+        except Exception as exc:
+            raise errors.ServiceUnavailable(f"database unreachable: {type(exc).__name__}") from None
+        if revision != head_revision():
+            raise errors.ServiceUnavailable(
+                f"database schema at {revision}, expected {head_revision()}"
+            )
+        return {"status": "ready", "revision": revision}
+
+    for router in (
+        auth_router, places_router, residents_router, responders_router, catalogue_router,
+        funds_router, requests_router, assignments_router, audit_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,138 @@
+"""The ``wushe`` command: serve, migrate, demo, create-key.
+
+Errors are plain messages on stderr with a non-zero exit; nothing is written on bad input.
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from service.config import get_settings
+
+
+class CliError(Exception):
+    """A mistake in what the operator typed: reported plainly, exit status 2."""
+
+
+def _migrate() -> None:
+    from service.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+
+
+def _load_demo() -> bool:
+    from service.db import get_sessionmaker
+    from service.demo import load_demo
+
+    with get_sessionmaker()() as session, session.begin():
+        return load_demo(session)
+
+
+def _issue_key(role: str, name: str, community_codes: Sequence[str], street_code: str | None, responder_id: str | None, days: int) -> str:
+    from sqlalchemy import select
+
+    from service.auth.models import ApiKey
+    from service.auth.principal import Role, generate_key, hash_key
+    from service.db import get_sessionmaker
+    from service.places.models import Community, Street
+    from service.types import utcnow
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise CliError(f"--role must be one of {', '.join(r.value for r in Role)}") from None
+    if days <= 0:
+        raise CliError("--days must be positive")
+    with get_sessionmaker()() as session, session.begin():
+        community_ids = []
+        for code in community_codes:
+            community_id = session.scalar(select(Community.id).where(Community.code == code))
+            if community_id is None:
+                raise CliError(f"unknown community code {code!r}")
+            community_ids.append(community_id)
+        street_id = None
+        if street_code:
+            street_id = session.scalar(select(Street.id).where(Street.code == street_code))
+            if street_id is None:
+                raise CliError(f"unknown street code {street_code!r}")
+        if role_value is Role.dispatcher and not (community_ids or street_id):
+            raise CliError("a dispatcher key needs --community or --street")
+        if role_value is Role.responder and not responder_id:
+            raise CliError("a responder key needs --responder-id")
+        if role_value is Role.grid_app:
+            raise CliError("grid_app keys name grids: issue them through POST /v1/api-keys")
+        secret, prefix = generate_key()
+        session.add(
+            ApiKey(
+                name=name, prefix=prefix, key_hash=hash_key(secret), role=role_value.value,
+                community_ids=community_ids, street_id=street_id, responder_id=responder_id,
+                expires_at=utcnow() + timedelta(days=days),
+            )
+        )
+    return secret
+
+
+def _demo_key() -> str:
+    from service.demo import DEMO_COMMUNITY_CODE
+
+    return _issue_key("dispatcher", "demo dispatcher", [DEMO_COMMUNITY_CODE], None, None, 30)
+
+
+def _serve(demo: bool, host: str, port: int) -> None:
+    import uvicorn
+
+    _migrate()
+    if demo:
+        _load_demo()
+        key = _demo_key()
+        print(f"Demo community loaded. Dispatcher key (shown once): {key}")
+        print(f"Open http://{host}:{port}/docs, press Authorize, paste the key.")
+    uvicorn.run("service.main:app", host=host, port=port, log_level="info")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="wushe", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate and serve the API")
+    serve.add_argument("--demo", action="store_true", help="load the demo community and print a key")
+    serve.add_argument("--host", default=settings.host)
+    serve.add_argument("--port", type=int, default=settings.port)
+    commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    commands.add_parser("demo", help="load the demo community (idempotent) and print a key")
+    key = commands.add_parser("create-key", help="issue an API key and print it once")
+    key.add_argument("--role", required=True)
+    key.add_argument("--name", default="cli key")
+    key.add_argument("--community", action="append", default=[], help="community code (repeatable)")
+    key.add_argument("--street", help="street code (dispatcher keys for a whole street)")
+    key.add_argument("--responder-id")
+    key.add_argument("--days", type=int, default=365, help="days until the key expires")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            _serve(args.demo, args.host, args.port)
+        elif args.command == "migrate":
+            _migrate()
+            print("database at the latest schema")
+        elif args.command == "demo":
+            _migrate()
+            loaded = _load_demo()
+            print("demo community loaded" if loaded else "demo community already present")
+            print(f"Dispatcher key (shown once): {_demo_key()}")
+        elif args.command == "create-key":
+            _migrate()
+            secret = _issue_key(args.role, args.name, args.community, args.street, args.responder_id, args.days)
+            print(secret)
+    except CliError as exc:
+        print(f"wushe: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Wushe solver: who does what, provably well. A pure library (numpy, scipy, OR-Tools)."""
+
+from solver.engine import solve
+from solver.plan import Assignment, Plan, Unassigned
+from solver.problem import Problem, ProblemError
+
+__all__ = ["Assignment", "Plan", "Problem", "ProblemError", "Unassigned", "solve"]

@@ -1,0 +1,213 @@
+"""Feasible (demand unit, responder) pairs, found with a KD-tree and filtered with numpy.
+
+A demand unit is a single-responder request, or one slot of a team request (a slot may need
+several members). Every static hard constraint is applied here, so the models only ever see
+pairs that respect qualifications, licence, category, distance, zones, exclusions, shift fit
+and per-task caps; what is left for the models is what couples pairs: time overlap, caps over
+several tasks, funds and teams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from solver import geo
+from solver.index import Index, _bitmasks
+from solver.problem import KINDS, LICENCE_RANK
+
+
+@dataclass
+class Candidates:
+    u_req: np.ndarray      # request index of each demand unit
+    u_slot: np.ndarray     # slot index in the team, -1 for single-responder requests
+    u_count: np.ndarray    # members the unit needs
+    r_units: np.ndarray    # (nR, 2): first unit and number of units per request
+    p_unit: np.ndarray     # pairs, sorted by (unit, metres, responder)
+    p_req: np.ndarray
+    p_resp: np.ndarray
+    p_metres: np.ndarray
+    p_minutes: np.ndarray
+    p_sec: np.ndarray      # secondary objective per pair in milli-points (travel - bonuses)
+
+
+def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
+    if not allowed:
+        return np.zeros(len(keys), dtype=bool)
+    return np.isin(keys, np.array(allowed, dtype=np.int64))
+
+
+def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(request, responder, metres) for every pair within the responder's radius and the
+    request's limit, by great-circle distance."""
+    problem = ix.problem
+    nj = len(ix.j_lon)
+    if nj == 0 or len(reqs) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    reach = float(ix.j_radius.max())
+    j_tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
+    r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
+    hits = r_tree.sparse_distance_matrix(j_tree, geo.chord_for(reach), output_type="ndarray")
+    pr = reqs[hits["i"].astype(np.int64)]
+    pj = hits["j"].astype(np.int64)
+    metres = geo.distance_m(ix.j_lon[pj], ix.j_lat[pj], ix.r_lon[pr], ix.r_lat[pr])
+    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                      for r in problem.requests], dtype=np.int64)
+    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+    return pr[keep], pj[keep], metres[keep]
+
+
+def _apply_travel(ix: Index, pr, pj, metres, reqs_mask):
+    """Replace metres/minutes by `travel` entries and add pairs only those entries make near."""
+    nj = len(ix.j_lon)
+    minutes = geo.travel_minutes(metres, ix.j_speed[pj])
+    if not ix.problem.travel:
+        return pr, pj, metres, minutes
+    o_r, o_j, o_m, o_t = (np.array(a, dtype=np.int64) for a in zip(*[
+        (ix.req_pos[t.request], ix.resp_pos[t.responder], t.metres, t.minutes)
+        for t in ix.problem.travel], strict=True))
+    keys = pr * nj + pj
+    o_keys = o_r * nj + o_j
+    order = np.argsort(o_keys, kind="stable")
+    o_keys, o_r, o_j, o_m, o_t = (a[order] for a in (o_keys, o_r, o_j, o_m, o_t))
+    pos = np.searchsorted(o_keys, keys)
+    pos_c = np.minimum(pos, max(len(o_keys) - 1, 0))
+    hit = (pos < len(o_keys)) & (o_keys[pos_c] == keys)
+    metres = np.where(hit, o_m[pos_c], metres)
+    minutes = np.where(hit, o_t[pos_c], minutes)
+    extra = ~np.isin(o_keys, keys) & reqs_mask[o_r]
+    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                      for r in ix.problem.requests], dtype=np.int64)
+    pr = np.concatenate([pr, o_r[extra]])
+    pj = np.concatenate([pj, o_j[extra]])
+    metres = np.concatenate([metres, o_m[extra]])
+    minutes = np.concatenate([minutes, o_t[extra]])
+    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+    return pr[keep], pj[keep], metres[keep], minutes[keep]
+
+
+def time_fits(ix: Index, pr, pj, minutes) -> np.ndarray:
+    """Whether some shift of the responder can hold the round trip (and meet the window)."""
+    reqs = ix.problem.requests
+    dur = np.array([r.duration for r in reqs], dtype=np.int64)[pr]
+    timed = np.array([r.window is not None for r in reqs], dtype=bool)[pr]
+    wa = np.array([r.window[0] if r.window else 0 for r in reqs], dtype=np.int64)[pr]
+    wb = np.array([r.window[1] if r.window else 0 for r in reqs], dtype=np.int64)[pr]
+    ok = np.zeros(len(pr), dtype=bool)
+    for k in range(ix.j_shift_start.shape[1]):
+        s, e = ix.j_shift_start[pj, k], ix.j_shift_end[pj, k]
+        untimed_ok = e - s >= 2 * minutes + dur
+        timed_ok = np.maximum(wa, s + minutes) <= np.minimum(wb, e - dur - minutes)
+        ok |= np.where(timed, timed_ok, untimed_ok) & (s <= e)
+    return ok
+
+
+def fundable(ix: Index) -> np.ndarray:
+    """Per request: no cost, or some eligible fund still holds the whole cost."""
+    problem = ix.problem
+    return np.array([r.cost <= 0 or any(f.eligible(r) and ix.fund_left[k] >= r.cost
+                                        for k, f in enumerate(problem.funds))
+                     for r in problem.requests], dtype=bool)
+
+
+def build_candidates(ix: Index) -> Candidates:
+    problem = ix.problem
+    reqs = problem.requests
+    nr, nj = len(reqs), len(ix.j_lon)
+    open_reqs = np.flatnonzero(~ix.r_fixed)
+    pr, pj, metres = _near_pairs(ix, open_reqs)
+    pr, pj, metres, minutes = _apply_travel(ix, pr, pj, metres, ~ix.r_fixed)
+    # request-level filters (shared by every slot of a team)
+    keep = time_fits(ix, pr, pj, minutes)
+    excl = [ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
+            for x in r.excluded_responders if x in ix.resp_pos]
+    keep &= ~_keys_in(pr * nj + pj, excl)
+    zones = {z: i for i, z in enumerate(sorted({r.zone_id for r in reqs if r.zone_id}
+                                               | {z for j in problem.responders
+                                                  for z in j.zone_clearances}))}
+    needs = np.array([r.needs_clearance for r in reqs], dtype=bool)
+    r_zone = np.array([zones.get(r.zone_id, 0) if r.zone_id else 0 for r in reqs], np.int64)
+    clear = [ji * len(zones) + zones[z] for ji, j in enumerate(problem.responders)
+             for z in j.zone_clearances]
+    keep &= ~needs[pr] | _keys_in(pj * max(len(zones), 1) + r_zone[pr], clear)
+    cats = {c: i for i, c in enumerate(sorted({r.category for r in reqs}))}
+    any_cat = np.array([j.categories is None for j in problem.responders], dtype=bool)
+    offered = [ji * len(cats) + cats[c] for ji, j in enumerate(problem.responders)
+               for c in (j.categories or ()) if c in cats]
+    r_cat = np.array([cats[r.category] for r in reqs], dtype=np.int64)
+    keep &= any_cat[pj] | _keys_in(pj * max(len(cats), 1) + r_cat[pr], offered)
+    dur = np.array([r.duration for r in reqs], dtype=np.int64)
+    qty = np.array([r.quantity for r in reqs], dtype=np.int64)
+    keep &= ((ix.j_tasks_left[pj] >= 1) & (qty[pr] <= ix.j_load_left[pj])
+             & (dur[pr] + 2 * minutes <= ix.j_minutes_left[pj]))
+    keep &= fundable(ix)[pr]
+    pr, pj, metres, minutes = pr[keep], pj[keep], metres[keep], minutes[keep]
+    return _expand_units(ix, pr, pj, metres, minutes)
+
+
+def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
+    """One pair per (unit, responder); slot rules (role, licence, qualifications) applied."""
+    problem = ix.problem
+    reqs = problem.requests
+    u_req, u_slot, u_count, u_role, u_lic, u_quals = [], [], [], [], [], []
+    r_units = np.zeros((len(reqs), 2), dtype=np.int64)
+    slot_sets = []
+    for ri, r in enumerate(reqs):
+        r_units[ri, 0] = len(u_req)
+        if ix.r_fixed[ri]:
+            continue
+        if r.team is None:
+            u_req.append(ri), u_slot.append(-1), u_count.append(1), u_role.append(-1)
+            u_lic.append(LICENCE_RANK[r.min_licence]), slot_sets.append(r.qualifications)
+        else:
+            for si, s in enumerate(r.team):
+                u_req.append(ri), u_slot.append(si), u_count.append(s.count)
+                u_role.append(KINDS.index(s.role)), u_lic.append(LICENCE_RANK[s.min_licence])
+                slot_sets.append(s.qualifications)
+        r_units[ri, 1] = len(u_req) - r_units[ri, 0]
+    u_req_a = np.array(u_req, dtype=np.int64)
+    u_quals = _bitmasks(slot_sets, ix.qual_codes)
+    # expand each request pair to the request's units
+    per = r_units[pr, 1]
+    idx = np.repeat(np.arange(len(pr)), per)
+    first = np.repeat(r_units[pr, 0], per)
+    offs = np.arange(len(idx)) - np.repeat(np.cumsum(per) - per, per)
+    pu = first + offs
+    pr, pj, metres, minutes = pr[idx], pj[idx], metres[idx], minutes[idx]
+    role = np.array(u_role, dtype=np.int64)[pu] if len(u_role) else np.zeros(0, np.int64)
+    lic = np.array(u_lic, dtype=np.int64)[pu] if len(u_lic) else np.zeros(0, np.int64)
+    keep = (role < 0) | (ix.j_kind[pj] == role)
+    keep &= ix.j_licence[pj] >= lic
+    if len(pu):
+        keep &= np.all((u_quals[pu] & ~ix.j_quals[pj]) == 0, axis=1)
+    pu, pr, pj, metres, minutes = (a[keep] for a in (pu, pr, pj, metres, minutes))
+    order = np.lexsort((pj, metres, pu))
+    pu, pr, pj, metres, minutes = (a[order] for a in (pu, pr, pj, metres, minutes))
+    return Candidates(
+        u_req=u_req_a, u_slot=np.array(u_slot, dtype=np.int64),
+        u_count=np.array(u_count, dtype=np.int64), r_units=r_units, p_unit=pu, p_req=pr,
+        p_resp=pj, p_metres=metres, p_minutes=minutes,
+        p_sec=pair_secondary(ix, pr, pj, metres))
+
+
+def pair_secondary(ix: Index, pr, pj, metres) -> np.ndarray:
+    """Travel cost minus preference bonuses per pair, in milli-points (rounded)."""
+    problem = ix.problem
+    p = problem.params
+    nj = len(ix.j_lon)
+    prev = [ri * nj + ix.resp_pos[r.previous_responder] for ri, r in enumerate(problem.requests)
+            if r.previous_responder in ix.resp_pos]
+    comm = {c: i for i, c in enumerate(sorted({r.community_id for r in problem.requests
+                                               if r.community_id}))}
+    r_comm = np.array([comm.get(r.community_id, -1) if r.community_id else -1
+                       for r in problem.requests], dtype=np.int64)
+    serves = [ji * len(comm) + comm[c] for ji, j in enumerate(problem.responders)
+              for c in j.community_ids if c in comm]
+    same = (r_comm[pr] >= 0) & _keys_in(pj * max(len(comm), 1) + r_comm[pr], serves)
+    cont = _keys_in(pr * nj + pj, prev)
+    sec = (p.travel_weight_per_km * metres - 1000 * p.continuity_bonus * cont
+           - 1000 * p.same_community_bonus * same)
+    return np.rint(sec).astype(np.int64)

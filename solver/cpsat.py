@@ -1,0 +1,254 @@
+"""CP-SAT model for everything the flow cannot do: time windows, teams, funds, minute/load caps.
+
+Order: data (pairs, kept per unit) -> model -> variables -> constraints -> objective -> solve.
+Static constraints are already in the candidate pairs; the model adds what couples them.
+The internal objective is `S * sum(W_r * served_r) - secondary` in integers, with S larger than
+any secondary difference, so it is the README's lexicographic objective; if the numbers would
+not fit comfortably, the secondary is coarsened (and the result is then not claimed optimal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.candidates import Candidates
+from solver.greedy import Choice
+from solver.index import BIG, Index
+from solver.problem import KINDS
+
+VOLUNTEER = KINDS.index("volunteer")
+PAIR_LIMIT = 120_000    # above this many pairs, keep only each unit's best ones
+KEEP_PER_MEMBER = 8     # best pairs kept per needed member when restricting
+MAX_CUTS = 60           # tangent cuts for convex fairness; beyond this, a product constraint
+_FIT = 2**58            # keep |objective| well inside int64 for CP-SAT
+
+
+@dataclass
+class CpResult:
+    choices: dict[int, Choice]
+    optimal: bool
+    served_bound: int | None   # upper bound on P of the open requests, None if unknown
+    status: str
+
+
+def _kept_pairs(cand: Candidates, hint: dict[int, Choice]) -> tuple[np.ndarray, bool]:
+    n = len(cand.p_unit)
+    if n <= PAIR_LIMIT:
+        return np.arange(n), False
+    order = np.lexsort((cand.p_metres, cand.p_sec, cand.p_unit))
+    u = cand.p_unit[order]
+    rank = np.arange(n) - np.searchsorted(u, u, side="left")
+    keep = np.zeros(n, dtype=bool)
+    keep[order[rank < KEEP_PER_MEMBER * cand.u_count[u]]] = True
+    for c in hint.values():
+        keep[list(c.pairs)] = True
+    return np.flatnonzero(keep), True
+
+
+def _group(keys: np.ndarray):
+    """Yield (key, indices) for equal keys, in key order."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    cuts = np.flatnonzero(np.diff(sk)) + 1
+    for idx in np.split(order, cuts):
+        if len(idx):
+            yield int(keys[idx[0]]), idx
+
+
+def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit: float,
+                seed: int) -> CpResult:
+    problem = ix.problem
+    reqs = problem.requests
+    params = problem.params
+    # --- data
+    kept, restricted = _kept_pairs(cand, hint)
+    pu, pr, pj = cand.p_unit[kept], cand.p_req[kept], cand.p_resp[kept]
+    pt, psec = cand.p_minutes[kept], cand.p_sec[kept]
+    dur = np.array([r.duration for r in reqs], dtype=np.int64)
+    qty = np.array([r.quantity for r in reqs], dtype=np.int64)
+    open_r = sorted(set(pr.tolist()))
+    weights = [ix.r_weight[ri] for ri in open_r]
+    fw_milli = 1000 * params.fairness_weight
+    n_pairs = len(kept)
+    unit_count = cand.u_count
+    sec_hi = sec_lo = 0
+    for _, idx in _group(pu):
+        c = int(unit_count[pu[idx[0]]])
+        sec_hi += c * max(0, int(psec[idx].max()))
+        sec_lo += c * min(0, int(psec[idx].min()))
+    deg = np.bincount(pj, minlength=len(ix.j_lon))
+    n_max = ix.j_fixed_tasks + np.minimum(deg, ix.j_tasks_left)
+    fair_js = np.flatnonzero((ix.j_kind == VOLUNTEER) & (deg > 0)) if fw_milli > 0 else []
+    fair_hi = fw_milli * sum(int(n_max[j]) * (int(n_max[j]) - 1) / 2 for j in fair_js)
+    compressed = sum(weights) >= 2**40
+    if compressed:
+        levels = {w: i + 1 for i, w in enumerate(sorted(set(weights)))}
+        weights = [levels[w] for w in weights]
+    quantum = 1
+    while (sum(weights) + 1) * ((sec_hi - sec_lo + fair_hi) // quantum + 1) >= _FIT:
+        quantum *= 10
+    sec = np.rint(psec / quantum).astype(np.int64)
+    fw_q = int(round(fw_milli / quantum))
+    exact = quantum == 1 and not compressed and float(fw_milli).is_integer()
+    scale = int((sec_hi - sec_lo + fair_hi) // quantum) + 2
+    # --- model and variables
+    m = cp_model.CpModel()
+    x = [m.new_bool_var("") for _ in range(n_pairs)]
+    served = {ri: m.new_bool_var("") for ri in open_r}
+    start = {ri: m.new_int_var(reqs[ri].window[0], reqs[ri].window[1], "")
+             for ri in open_r if reqs[ri].window is not None}
+    # --- constraints: each unit gets its members exactly when the request is served
+    for u, idx in _group(pu):
+        m.add(sum(x[i] for i in idx) == int(unit_count[u]) * served[int(cand.u_req[u])])
+    with_pairs = set(pu.tolist())
+    for ri in open_r:
+        first, n = cand.r_units[ri]
+        if any(u not in with_pairs for u in range(first, first + n)):
+            m.add(served[ri] == 0)  # a team slot nobody can fill
+    # one responder fills at most one slot of a team
+    team_pairs = np.flatnonzero(cand.u_slot[pu] >= 0)
+    if len(team_pairs):
+        keys = pr[team_pairs] * len(ix.j_lon) + pj[team_pairs]
+        for _, idx in _group(keys):
+            if len(idx) > 1:
+                m.add_at_most_one(x[int(team_pairs[i])] for i in idx)
+    # time: the start in the window and the round trip inside one shift, without overlap
+    intervals: dict[int, list] = {}
+    shifts = []
+    for i in range(n_pairs):
+        ri = int(pr[i])
+        if ri not in start:
+            continue
+        j, t, d = int(pj[i]), int(pt[i]), int(dur[ri])
+        a, b = reqs[ri].window
+        fits = []
+        for k in range(ix.j_shift_start.shape[1]):
+            s_k, e_k = int(ix.j_shift_start[j, k]), int(ix.j_shift_end[j, k])
+            lo, hi = max(a, s_k + t), min(b, e_k - d - t)
+            if s_k <= e_k and lo <= hi:
+                fits.append((lo, hi))
+        if len(fits) == 1:
+            lo, hi = fits[0]
+            if lo > a:
+                m.add(start[ri] >= lo).only_enforce_if(x[i])
+            if hi < b:
+                m.add(start[ri] <= hi).only_enforce_if(x[i])
+        else:
+            zs = [m.new_bool_var("") for _ in fits]
+            m.add(sum(zs) == x[i])
+            for z, (lo, hi) in zip(zs, fits, strict=True):
+                m.add(start[ri] >= lo).only_enforce_if(z)
+                m.add(start[ri] <= hi).only_enforce_if(z)
+            shifts.append((i, zs, fits))
+        intervals.setdefault(j, []).append(m.new_optional_interval_var(
+            start[ri] - t, d + 2 * t, start[ri] + d + t, x[i], ""))
+    for j, ivs in intervals.items():
+        busy = [m.new_fixed_size_interval_var(bs, be - bs, "") for bs, be in ix.j_busy[j]]
+        if len(ivs) + len(busy) > 1:
+            m.add_no_overlap(ivs + busy)
+    # capacity: tasks, minutes (service + travel), load, counting fixed work
+    for j, idx in _group(pj):
+        xs = [x[i] for i in idx]
+        if ix.j_tasks_left[j] < len(idx):
+            m.add(sum(xs) <= int(ix.j_tasks_left[j]))
+        use = dur[pr[idx]] + 2 * pt[idx]
+        if ix.j_minutes_left[j] < BIG and use.sum() > ix.j_minutes_left[j]:
+            m.add(cp_model.LinearExpr.weighted_sum(xs, use.tolist())
+                  <= int(ix.j_minutes_left[j]))
+        load = qty[pr[idx]]
+        if ix.j_load_left[j] < BIG and load.sum() > ix.j_load_left[j]:
+            m.add(cp_model.LinearExpr.weighted_sum(xs, load.tolist()) <= int(ix.j_load_left[j]))
+    # funds: a paid request is charged to exactly one eligible fund, within balance
+    fund_vars: dict[int, list] = {}
+    charged: dict[int, list] = {}
+    for ri in open_r:
+        r = reqs[ri]
+        if r.cost <= 0:
+            continue
+        ks = [k for k, f in enumerate(problem.funds) if f.eligible(r) and ix.fund_left[k] >= r.cost]
+        fv = [(k, m.new_bool_var("")) for k in ks]
+        m.add(sum(v for _, v in fv) == served[ri])
+        fund_vars[ri] = fv
+        for k, v in fv:
+            charged.setdefault(k, []).append((r.cost, v))
+    for k, items in charged.items():
+        if sum(c for c, _ in items) > ix.fund_left[k]:
+            m.add(cp_model.LinearExpr.weighted_sum([v for _, v in items], [c for c, _ in items])
+                  <= int(ix.fund_left[k]))
+    # fairness: pen_j >= f(n_j) = n_j (n_j - 1) / 2, exact at integers through tangent cuts
+    pens = []
+    if fw_q > 0:
+        by_j = dict(_group(pj))
+        for j in fair_js:
+            idx = by_j[int(j)]
+            nm = int(n_max[j])
+            n_expr = sum(x[i] for i in idx) + int(ix.j_fixed_tasks[j])
+            pen = m.new_int_var(0, nm * (nm - 1) // 2, "")
+            if nm <= MAX_CUTS:
+                for k in range(nm):
+                    m.add(pen >= k * n_expr - k * (k + 1) // 2)
+            else:
+                n_var = m.new_int_var(0, nm, "")
+                sq = m.new_int_var(0, nm * nm, "")
+                m.add(n_var == n_expr)
+                m.add_multiplication_equality(sq, [n_var, n_var])
+                m.add(2 * pen >= sq - n_var)
+            pens.append((int(j), idx, pen))
+    # --- objective
+    terms = [served[ri] for ri in open_r] + x + [p for _, _, p in pens]
+    coefs = ([scale * w for w in weights] + (-sec).tolist() + [-fw_q] * len(pens))
+    m.maximize(cp_model.LinearExpr.weighted_sum(terms, coefs))
+    _add_hint(m, ix, hint, kept, x, served, start, fund_vars, shifts, pens, pt, pr)
+    # --- solve
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = 2
+    solver.parameters.interleave_search = True
+    status = solver.solve(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpResult({}, False, None, "timeout_no_solution")
+    choices = {}
+    chosen = [i for i in range(n_pairs) if solver.boolean_value(x[i])]
+    by_req: dict[int, list[int]] = {}
+    for i in chosen:
+        by_req.setdefault(int(pr[i]), []).append(int(kept[i]))
+    for ri, ps in by_req.items():
+        fund = next((k for k, v in fund_vars.get(ri, ()) if solver.boolean_value(v)), None)
+        choices[ri] = Choice(tuple(ps), int(solver.value(start[ri])) if ri in start else None,
+                             fund)
+    bound = None
+    if not restricted and not compressed:
+        slack = (sec_hi + fair_hi) // quantum + (n_pairs if quantum > 1 else 0)
+        bound = int((int(np.floor(solver.best_objective_bound)) + int(slack)) // scale)
+    optimal = status == cp_model.OPTIMAL and exact and not restricted
+    return CpResult(choices, optimal, bound, "feasible")
+
+
+def _add_hint(m, ix, hint, kept, x, served, start, fund_vars, shifts, pens, pt, pr):
+    """Warm start from the greedy (or flow) plan: every decision variable gets a value."""
+    pos = {int(p): i for i, p in enumerate(kept)}
+    on = {pos[p] for c in hint.values() for p in c.pairs if p in pos}
+    for i, v in enumerate(x):
+        m.add_hint(v, i in on)
+    for ri, v in served.items():
+        m.add_hint(v, ri in hint)
+    for ri, v in start.items():
+        if ri in hint and hint[ri].start is not None:
+            m.add_hint(v, hint[ri].start)
+    for ri, fv in fund_vars.items():
+        for k, v in fv:
+            m.add_hint(v, ri in hint and hint[ri].fund == k)
+    for i, zs, fits in shifts:
+        ri = int(pr[i])
+        s = hint[ri].start if i in on and ri in hint else None
+        picked = next((z for z, (lo, hi) in zip(zs, fits, strict=True)
+                       if s is not None and lo <= s <= hi), None)
+        for z in zs:
+            m.add_hint(z, z is picked)
+    for j, idx, pen in pens:
+        n = int(ix.j_fixed_tasks[j]) + sum(1 for i in idx if int(i) in on)
+        m.add_hint(pen, n * (n - 1) // 2)

@@ -1,0 +1,201 @@
+"""Why a request is unassigned, in words a dispatcher uses, and what would change it.
+
+The diagnosis replays the hard constraints one at a time on the request's own responders, in
+the order a dispatcher would fix them: who is qualified, who is allowed (exclusions, zone
+clearance), who is in range, who has time, who has capacity left, which fund can pay. The
+first stage that empties the field is the reason; the remedy is computed from the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver import geo
+from solver.candidates import time_fits
+from solver.index import BIG, Index, _bitmasks
+from solver.plan import Unassigned
+from solver.problem import KINDS, LICENCE_RANK, Request
+
+KIND_WORDS = {"volunteer": "volunteer", "social_worker": "social worker",
+              "organization": "organization", "community_staff": "community staff member"}
+
+
+def clock(minute: int) -> str:
+    """Minutes from the origin as a wall-clock time (days wrap)."""
+    return f"{(minute // 60) % 24:02d}:{minute % 60:02d}"
+
+
+def km(metres: float) -> str:
+    return f"{metres / 1000:.1f} km" if metres < 10_000 else f"{metres / 1000:.0f} km"
+
+
+def who(r: Request, slot=None) -> str:
+    """'a senior-licensed social worker holding counselling' and the like."""
+    quals = slot.qualifications if slot else r.qualifications
+    licence = slot.min_licence if slot else r.min_licence
+    kind = KIND_WORDS[slot.role] if slot else "responder"
+    text = ("a " + licence + "-licensed " if licence != "none" else "a ") + kind
+    text = text.replace("a assistant", "an assistant").replace("a intermediate",
+                                                               "an intermediate")
+    if quals:
+        text += " holding " + ", ".join(f"'{q}'" for q in quals)
+    return text
+
+
+def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
+    problem = ix.problem
+    quals = slot.qualifications if slot else r.qualifications
+    need = _bitmasks([quals], ix.qual_codes)[0]
+    ok = np.all((need & ~ix.j_quals) == 0, axis=1)
+    ok &= ix.j_licence >= LICENCE_RANK[slot.min_licence if slot else r.min_licence]
+    ok &= np.array([j.categories is None or r.category in j.categories
+                    for j in problem.responders], dtype=bool)
+    if slot is not None:
+        ok &= ix.j_kind == KINDS.index(slot.role)
+    return ok
+
+
+def _static(ix: Index, ri: int) -> tuple[str, str, str]:
+    """Reason for a request that no responder can take even with an empty schedule."""
+    problem = ix.problem
+    r = problem.requests[ri]
+    nj = len(ix.j_lon)
+    metres = geo.distance_m(ix.j_lon, ix.j_lat, r.location[0], r.location[1])
+    overrides = {ix.resp_pos[t.responder]: t for t in problem.travel or ()
+                 if t.request == r.id}
+    minutes = geo.travel_minutes(metres, ix.j_speed)
+    for j, t in overrides.items():
+        metres[j], minutes[j] = t.metres, t.minutes
+    limit = r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+    allowed = ~np.isin(np.arange(nj), [ix.resp_pos[x] for x in r.excluded_responders
+                                       if x in ix.resp_pos])
+    cleared = np.array([not r.needs_clearance or r.zone_id in j.zone_clearances
+                        for j in problem.responders], dtype=bool)
+    in_range = (metres <= ix.j_radius) & (metres <= limit)
+    timely = time_fits(ix, np.full(nj, ri), np.arange(nj), minutes)
+    dur, qty = r.duration, r.quantity
+    roomy = ((ix.j_tasks_left >= 1) & (ix.j_load_left >= qty)
+             & (ix.j_minutes_left >= dur + 2 * minutes))
+    slots = r.team or (None,)
+    for slot in slots:
+        need = slot.count if slot else 1
+        q = _qualified(ix, r, slot)
+        person = who(r, slot)
+        team = "team_incomplete" if slot else None
+        if q.sum() < need:
+            return (team or "no_qualified_responder",
+                    f"No {person[2:] if person.startswith('a ') else person[3:]} is registered"
+                    f" for this {'team' if slot else 'request'}.",
+                    f"{person} within {km(min(limit, float(ix.j_radius.max(initial=0))))}")
+        if (q & allowed).sum() < need:
+            return (team or "excluded", "Every qualified responder is excluded from this "
+                    "request.", f"{person} not on the exclusion list")
+        if (q & allowed & cleared).sum() < need:
+            return (team or "zone_not_cleared",
+                    f"The request is in {r.zone_status} zone {r.zone_id} and no qualified "
+                    "responder is cleared for it.", f"{person} cleared for zone {r.zone_id}")
+        base = q & allowed & cleared
+        if (base & in_range).sum() < need:
+            near = np.sort(metres[base])[need - 1]
+            return (team or "out_of_range",
+                    f"The nearest qualified responder is {km(near)} away, beyond its travel "
+                    f"radius or the request's limit.",
+                    f"{person} within {km(min(limit, near))} (the nearest is {km(near)} away)")
+        if (base & in_range & timely).sum() < need:
+            return (team or "no_time", "No qualified responder in range has a shift that fits "
+                    "the visit window.", _widen(ix, r, base & in_range, minutes))
+        if (base & in_range & timely & roomy).sum() < need:
+            return (team or "capacity", "Every qualified responder in range is already at "
+                    "their task, minute or load limit.", f"one more {person[2:]} free"
+                    + (f" before {clock(r.window[1])}" if r.window else ""))
+    return _fund_reason(ix, ri, ix.fund_left) or (
+        "outranked", "The request could be served alone, but its candidates went to "
+        "higher-weighted work.", f"one more {who(r)[2:]} free")
+
+
+def _widen(ix: Index, r: Request, mask: np.ndarray, minutes: np.ndarray) -> str:
+    """How much wider the window (or longer the shift) must be for the nearest fit."""
+    best = None
+    for j in np.flatnonzero(mask):
+        t = int(minutes[j])
+        for k in range(ix.j_shift_start.shape[1]):
+            s, e = int(ix.j_shift_start[j, k]), int(ix.j_shift_end[j, k])
+            if s > e:
+                continue
+            if r.window is None:
+                short = 2 * t + r.duration - (e - s)
+            else:
+                lo, hi = s + t, e - r.duration - t
+                if lo > hi:
+                    short = lo - hi + max(0, r.window[0] - hi) + max(0, lo - r.window[1])
+                else:
+                    short = max(0, lo - r.window[1]) + max(0, r.window[0] - hi)
+            if short > 0 and (best is None or short < best):
+                best = short
+    if best is None:
+        return "a responder with a free shift in the window"
+    if r.window is None:
+        return f"a shift {best} minutes longer"
+    return f"a window {best} minutes wider"
+
+
+def _fund_reason(ix: Index, ri: int, left: np.ndarray) -> tuple[str, str, str] | None:
+    problem = ix.problem
+    r = problem.requests[ri]
+    if r.cost <= 0:
+        return None
+    eligible = [k for k, f in enumerate(problem.funds) if f.eligible(r)]
+    if not eligible:
+        return ("no_eligible_fund", f"No charity fund may pay the {r.cost / 100:.2f} yuan "
+                f"cost of this '{r.category}' request.",
+                f"a fund open to '{r.category}' requests with {r.cost / 100:.2f} yuan")
+    best = max(eligible, key=lambda k: (left[k], -k))
+    if left[best] >= r.cost:
+        return None
+    short = r.cost - max(int(left[best]), 0)
+    name = problem.funds[best].id
+    return ("fund_exhausted", f"Eligible funds cannot cover the {r.cost / 100:.2f} yuan cost; "
+            f"fund {name} has {max(int(left[best]), 0) / 100:.2f} yuan left.",
+            f"{short / 100:.2f} yuan more in fund {name}")
+
+
+def explain_unassigned(ix: Index, cand, choices, served: set[str]) -> list[Unassigned]:
+    problem = ix.problem
+    spent = np.zeros(len(problem.funds), dtype=np.int64)
+    for ri, c in choices.items():
+        if c.fund is not None:
+            spent[c.fund] += problem.requests[ri].cost
+    after = ix.fund_left - spent
+    has_pairs = np.zeros(len(problem.requests), dtype=bool)
+    has_pairs[cand.p_req] = True
+    out = []
+    for ri, r in enumerate(problem.requests):
+        if r.id in served:
+            continue
+        if not has_pairs[ri]:
+            reason = _static(ix, ri)
+        else:
+            reason = _fund_reason(ix, ri, after) or _dynamic(ix, cand, ri)
+        out.append(Unassigned(r.id, *reason))
+    return out
+
+
+def _dynamic(ix: Index, cand, ri: int) -> tuple[str, str, str]:
+    """A request with candidates that the plan left out: its candidates' time went elsewhere."""
+    r = ix.problem.requests[ri]
+    first, n = cand.r_units[ri]
+    if r.team is not None:
+        slot = r.team[int(np.argmax(cand.u_count[first:first + n]))]
+        return ("team_incomplete", "Not all team roles could be filled at one time; members "
+                "are busy with higher-weighted work.",
+                f"{slot.count} more {who(r, slot)[2:]}(s) free"
+                + (f" before {clock(r.window[1])}" if r.window else ""))
+    js = cand.p_resp[cand.p_req == ri]
+    free_caps = (ix.j_tasks_left[js] < BIG) & (ix.j_tasks_left[js] <= 0)
+    if free_caps.all():
+        return ("capacity", "Every candidate is at their task limit.",
+                f"one more {who(r)[2:]} free")
+    near = int(cand.p_metres[cand.p_req == ri].max())
+    return ("outranked", "The request could be served alone, but its candidates went to "
+            "higher-weighted work.", f"one more {who(r)[2:]} within {km(near)} free"
+            + (f" before {clock(r.window[1])}" if r.window else ""))

@@ -1,0 +1,121 @@
+"""Greedy pass: heaviest requests first, each to its cheapest candidate that still fits.
+
+It respects every hard constraint, so it is the fallback when a model times out, the warm start
+for CP-SAT, and the floor the served count never goes below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.candidates import Candidates
+from solver.index import Index
+from solver.loads import Loads
+
+MAX_TEAM_STARTS = 40  # start times tried per team request; enough for any real window
+
+
+@dataclass
+class Choice:
+    pairs: tuple[int, ...]   # one pair per member
+    start: int | None
+    fund: int | None
+
+
+def unit_pairs(cand: Candidates) -> np.ndarray:
+    """(nUnits + 1) offsets of each unit's pairs, which are sorted by unit."""
+    return np.searchsorted(cand.p_unit, np.arange(len(cand.u_req) + 1))
+
+
+def request_order(ix: Index, cand: Candidates, ptr: np.ndarray) -> list[int]:
+    """Open requests with candidates, heaviest first, the most constrained first on ties."""
+    nr = len(ix.problem.requests)
+    counts = np.zeros(nr, dtype=np.int64)
+    np.add.at(counts, cand.u_req, ptr[1:] - ptr[:-1])
+    reqs = [ri for ri in range(nr) if not ix.r_fixed[ri] and counts[ri] > 0]
+    return sorted(reqs, key=lambda ri: (-ix.r_weight[ri], int(counts[ri]), ri))
+
+
+def _members_at(ix, cand, loads, ri, ptr, order, start) -> list[int] | None:
+    """Cheapest members for every slot of request ri at `start` (None: untimed)."""
+    r = ix.problem.requests[ri]
+    first, n = cand.r_units[ri]
+    used: set[int] = set()
+    chosen: list[int] = []
+    for u in range(first, first + n):
+        need = int(cand.u_count[u])
+        for p in order[ptr[u]:ptr[u + 1]]:
+            j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
+            if j in used or not loads.fits_caps(j, r.duration, t, r.quantity):
+                continue
+            if start is not None and not loads.free_at(j, start, t, r.duration):
+                continue
+            used.add(j)
+            chosen.append(int(p))
+            need -= 1
+            if need == 0:
+                break
+        if need:
+            return None
+    return chosen
+
+
+def place(ix: Index, cand: Candidates, loads: Loads, ri: int, ptr, order) -> Choice | None:
+    """The greedy choice for one request given current loads, or None if nothing fits."""
+    r = ix.problem.requests[ri]
+    fund = None
+    if r.cost > 0:
+        fund = loads.pick_fund(ri)
+        if fund is None:
+            return None
+    if r.window is None:
+        members = _members_at(ix, cand, loads, ri, ptr, order, None)
+        return None if members is None else Choice(tuple(members), None, fund)
+    first, n = cand.r_units[ri]
+    if n == 1 and cand.u_count[first] == 1:
+        for p in order[ptr[first]:ptr[first + 1]]:
+            j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
+            if not loads.fits_caps(j, r.duration, t, r.quantity):
+                continue
+            ranges = loads.starts(j, t, r.duration, r.window)
+            if ranges:
+                return Choice((int(p),), ranges[0][0], fund)
+        return None
+    starts: set[int] = set()
+    for p in order[ptr[first]:ptr[first + n]]:
+        j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
+        starts.update(lo for lo, _ in loads.starts(j, t, r.duration, r.window))
+    for s in sorted(starts)[:MAX_TEAM_STARTS]:
+        members = _members_at(ix, cand, loads, ri, ptr, order, s)
+        if members is not None:
+            return Choice(tuple(members), s, fund)
+    return None
+
+
+def commit(ix: Index, cand: Candidates, loads: Loads, ri: int, choice: Choice) -> None:
+    r = ix.problem.requests[ri]
+    for p in choice.pairs:
+        loads.commit(int(cand.p_resp[p]), choice.start, int(cand.p_minutes[p]), r.duration,
+                     r.quantity)
+    if choice.fund is not None:
+        loads.funds[choice.fund] -= r.cost
+
+
+def sec_order(cand: Candidates) -> np.ndarray:
+    """Pair indices sorted by (unit, secondary cost, metres, responder)."""
+    return np.lexsort((cand.p_resp, cand.p_metres, cand.p_sec, cand.p_unit))
+
+
+def solve_greedy(ix: Index, cand: Candidates) -> dict[int, Choice]:
+    ptr = unit_pairs(cand)
+    order = sec_order(cand)
+    loads = Loads(ix)
+    out: dict[int, Choice] = {}
+    for ri in request_order(ix, cand, ptr):
+        choice = place(ix, cand, loads, ri, ptr, order)
+        if choice is not None:
+            commit(ix, cand, loads, ri, choice)
+            out[ri] = choice
+    return out

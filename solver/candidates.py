@@ -9,7 +9,7 @@ several tasks, funds and teams.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -25,7 +25,7 @@ class Candidates:
     u_slot: np.ndarray     # slot index in the team, -1 for single-responder requests
     u_count: np.ndarray    # members the unit needs
     r_units: np.ndarray    # (nR, 2): first unit and number of units per request
-    p_unit: np.ndarray     # pairs, sorted by (unit, metres, responder)
+    p_unit: np.ndarray     # pairs; sorted by (unit, metres, responder) after sort_pairs
     p_req: np.ndarray
     p_resp: np.ndarray
     p_metres: np.ndarray
@@ -41,19 +41,23 @@ def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
 
 def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the
-    request's limit, by great-circle distance."""
+    request's limit, by great-circle distance. One ball query per responder, so the work
+    grows with the pairs found, not with requests x responders."""
     problem = ix.problem
     nj = len(ix.j_lon)
+    empty = np.zeros(0, dtype=np.int64)
     if nj == 0 or len(reqs) == 0:
-        empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
-    reach = float(ix.j_radius.max())
-    j_tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
     r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
-    hits = r_tree.sparse_distance_matrix(j_tree, geo.chord_for(reach), output_type="ndarray")
-    pr = reqs[hits["i"].astype(np.int64)]
-    pj = hits["j"].astype(np.int64)
-    metres = geo.distance_m(ix.j_lon[pj], ix.j_lat[pj], ix.r_lon[pr], ix.r_lat[pr])
+    chords = np.array([geo.chord_for(m) for m in ix.j_radius], dtype=np.float64)
+    hits = r_tree.query_ball_point(geo.to_sphere(ix.j_lon, ix.j_lat), chords,
+                                   return_sorted=False)
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=nj)
+    if counts.sum() == 0:
+        return empty, empty, empty
+    pj = np.repeat(np.arange(nj, dtype=np.int64), counts)
+    pr = reqs[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
+    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
     limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
                       for r in problem.requests], dtype=np.int64)
     keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
@@ -170,27 +174,38 @@ def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
         r_units[ri, 1] = len(u_req) - r_units[ri, 0]
     u_req_a = np.array(u_req, dtype=np.int64)
     u_quals = _bitmasks(slot_sets, ix.qual_codes)
-    # expand each request pair to the request's units
+    # expand each request pair to the request's units (one each when there are no teams)
     per = r_units[pr, 1]
-    idx = np.repeat(np.arange(len(pr)), per)
-    first = np.repeat(r_units[pr, 0], per)
-    offs = np.arange(len(idx)) - np.repeat(np.cumsum(per) - per, per)
-    pu = first + offs
-    pr, pj, metres, minutes = pr[idx], pj[idx], metres[idx], minutes[idx]
+    if np.all(per == 1):
+        pu = r_units[pr, 0]
+    else:
+        idx = np.repeat(np.arange(len(pr)), per)
+        first = np.repeat(r_units[pr, 0], per)
+        pu = first + np.arange(len(idx)) - np.repeat(np.cumsum(per) - per, per)
+        pr, pj, metres, minutes = pr[idx], pj[idx], metres[idx], minutes[idx]
     role = np.array(u_role, dtype=np.int64)[pu] if len(u_role) else np.zeros(0, np.int64)
     lic = np.array(u_lic, dtype=np.int64)[pu] if len(u_lic) else np.zeros(0, np.int64)
     keep = (role < 0) | (ix.j_kind[pj] == role)
     keep &= ix.j_licence[pj] >= lic
-    if len(pu):
-        keep &= np.all((u_quals[pu] & ~ix.j_quals[pj]) == 0, axis=1)
+    if len(pu) and u_quals.any():
+        need = u_quals[pu]
+        for w in range(need.shape[1]):
+            keep &= (need[:, w] & ~ix.j_quals[pj, w]) == 0
     pu, pr, pj, metres, minutes = (a[keep] for a in (pu, pr, pj, metres, minutes))
-    order = np.lexsort((pj, metres, pu))
-    pu, pr, pj, metres, minutes = (a[order] for a in (pu, pr, pj, metres, minutes))
     return Candidates(
         u_req=u_req_a, u_slot=np.array(u_slot, dtype=np.int64),
         u_count=np.array(u_count, dtype=np.int64), r_units=r_units, p_unit=pu, p_req=pr,
         p_resp=pj, p_metres=metres, p_minutes=minutes,
         p_sec=pair_secondary(ix, pr, pj, metres))
+
+
+def sort_pairs(cand: Candidates) -> Candidates:
+    """Pairs ordered by (unit, metres, responder): what the greedy pass and CP-SAT expect.
+    The flow does not need it, so it is a separate step."""
+    order = np.lexsort((cand.p_resp, cand.p_metres, cand.p_unit))
+    return replace(cand, p_unit=cand.p_unit[order], p_req=cand.p_req[order],
+                   p_resp=cand.p_resp[order], p_metres=cand.p_metres[order],
+                   p_minutes=cand.p_minutes[order], p_sec=cand.p_sec[order])
 
 
 def pair_secondary(ix: Index, pr, pj, metres) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from solver.assemble import build_plan
-from solver.candidates import Candidates, build_candidates
+from solver.candidates import Candidates, build_candidates, sort_pairs
 from solver.greedy import Choice, solve_greedy
 from solver.index import Index, build_index
 from solver.plan import Plan
@@ -29,8 +29,9 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int):
         res = flow.solve_flow(ix, cand)
         chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
                   for u, p in enumerate(res.chosen) if p >= 0}
-        return chosen, "flow", res.optimal, res.served_bound
+        return chosen, "flow", res.optimal, res.served_bound, cand
     started = time.perf_counter()
+    cand = sort_pairs(cand)
     greedy = solve_greedy(ix, cand)
     relax = served_upper_bound(ix, cand)
     from solver.cpsat import solve_cpsat
@@ -40,8 +41,8 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int):
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
     if res.status == "timeout_no_solution" or served_weight(ix, res.choices) < served_weight(
             ix, greedy):
-        return greedy, "greedy", False, bound
-    return res.choices, "cpsat", res.optimal, bound
+        return greedy, "greedy", False, bound, cand
+    return res.choices, "cpsat", res.optimal, bound, cand
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
@@ -50,6 +51,6 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
     ix = build_index(problem)
     cand = build_candidates(ix)
     budget = time_limit - (time.perf_counter() - started)
-    choices, method, optimal, bound = solve_part(ix, cand, budget, seed)
+    choices, method, optimal, bound, cand = solve_part(ix, cand, budget, seed)
     return build_plan(ix, cand, choices, status="feasible", method=method, started=started,
                       served_bound=bound + fixed_weight(ix), optimal=optimal)

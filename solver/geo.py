@@ -26,10 +26,29 @@ def distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.rint(haversine_m(lon1, lat1, lon2, lat2)).astype(np.int64)
 
 
+def trig(lon, lat) -> np.ndarray:
+    """(n, 3) radians lon, radians lat, cos lat: what pair_distance_m needs per point."""
+    lon = np.radians(np.asarray(lon, dtype=np.float64))
+    lat = np.radians(np.asarray(lat, dtype=np.float64))
+    return np.column_stack((lon, lat, np.cos(lat)))
+
+
+def pair_distance_m(trig_a: np.ndarray, ia: np.ndarray, trig_b: np.ndarray,
+                    ib: np.ndarray) -> np.ndarray:
+    """Rounded great-circle metres between points a[ia] and b[ib] (same formula as
+    haversine_m, with the per-point trigonometry done once)."""
+    a, b = trig_a[ia], trig_b[ib]
+    h = (np.sin((b[:, 1] - a[:, 1]) / 2) ** 2
+         + a[:, 2] * b[:, 2] * np.sin((b[:, 0] - a[:, 0]) / 2) ** 2)
+    return np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))).astype(np.int64)
+
+
 def travel_minutes(metres, speed_kmh) -> np.ndarray:
-    """ceil(metres * 60 / (speed_kmh * 1000)) in float64, as integers."""
+    """ceil(metres * 60 / (speed_kmh * 1000) - 1e-9), at least 0: whole minutes, rounded up,
+    with a hair of tolerance so float noise (14.4 km/h) never adds a minute."""
     m = np.asarray(metres, dtype=np.float64)
-    return np.ceil(m * 60.0 / (np.asarray(speed_kmh, dtype=np.float64) * 1000.0)).astype(np.int64)
+    x = m * 60.0 / (np.asarray(speed_kmh, dtype=np.float64) * 1000.0)
+    return np.maximum(np.ceil(x - 1e-9), 0).astype(np.int64)
 
 
 def to_sphere(lon, lat) -> np.ndarray:

@@ -42,6 +42,7 @@ class Index:
     # responders
     j_lon: np.ndarray
     j_lat: np.ndarray
+    j_trig: np.ndarray
     j_radius: np.ndarray
     j_speed: np.ndarray
     j_licence: np.ndarray
@@ -57,6 +58,7 @@ class Index:
     # requests
     r_lon: np.ndarray
     r_lat: np.ndarray
+    r_trig: np.ndarray
     r_tier: np.ndarray
     r_value: np.ndarray       # v(r)
     r_weight: list[int]        # M[tier] * v(r), Python ints (may exceed int64)
@@ -151,7 +153,8 @@ def build_index(problem: Problem) -> Index:
     mult = tier_multipliers(problem, values, tiers)
     return Index(
         problem=problem, req_pos=req_pos, resp_pos=resp_pos, fund_pos=fund_pos,
-        j_lon=j_lon, j_lat=j_lat, j_radius=np.array([j.radius_m for j in resps], np.int64),
+        j_lon=j_lon, j_lat=j_lat, j_trig=geo.trig(j_lon, j_lat),
+        j_radius=np.array([j.radius_m for j in resps], np.int64),
         j_speed=j_speed, j_licence=np.array([LICENCE_RANK[j.licence] for j in resps], np.int64),
         j_kind=np.array([KINDS.index(j.kind) for j in resps], dtype=np.int64),
         j_quals=_bitmasks([j.qualifications for j in resps], qual_codes),
@@ -161,6 +164,7 @@ def build_index(problem: Problem) -> Index:
         j_busy=[sorted(b) for b in busy],
         r_lon=np.array([r.location[0] for r in reqs], dtype=np.float64),
         r_lat=np.array([r.location[1] for r in reqs], dtype=np.float64),
+        r_trig=geo.trig([r.location[0] for r in reqs], [r.location[1] for r in reqs]),
         r_tier=tiers, r_value=values,
         r_weight=[mult[int(t)] * int(v) for t, v in zip(tiers, values, strict=True)],
         r_licence=np.array([LICENCE_RANK[r.min_licence] for r in reqs], dtype=np.int64),

@@ -1,0 +1,51 @@
+"""CLI: `python -m solver solve problem.json --time-limit 10 [--seed 0] > plan.json`.
+
+Exit codes: 0 plan written; 2 malformed input (the message names the field).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from solver.engine import solve
+from solver.problem import Problem, ProblemError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solver")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("solve", help="solve a problem JSON file ('-' for stdin)")
+    cmd.add_argument("problem")
+    cmd.add_argument("--time-limit", type=float, default=10.0)
+    cmd.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        if args.problem == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(args.problem, encoding="utf-8") as fh:
+                data = json.load(fh)
+    except OSError as exc:
+        sys.stderr.write(f"error: cannot read {args.problem}: {exc.strerror}\n")
+        return 2
+    except json.JSONDecodeError as exc:
+        sys.stderr.write(f"error: {args.problem} is not JSON: {exc}\n")
+        return 2
+    try:
+        problem = Problem.from_dict(data)
+    except ProblemError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    if args.time_limit <= 0:
+        sys.stderr.write("error: --time-limit must be positive\n")
+        return 2
+    plan = solve(problem, time_limit=args.time_limit, seed=args.seed)
+    json.dump(plan.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ import numpy as np
 
 from solver import geo
 from solver.candidates import time_fits
-from solver.index import BIG, Index, _bitmasks
+from solver.index import BIG, Index, _bitmasks, responder_mask
 from solver.plan import Unassigned
 from solver.problem import KINDS, LICENCE_RANK, Request
 
@@ -48,8 +48,7 @@ def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
     need = _bitmasks([quals], ix.qual_codes)[0]
     ok = np.all((need & ~ix.j_quals) == 0, axis=1)
     ok &= ix.j_licence >= LICENCE_RANK[slot.min_licence if slot else r.min_licence]
-    ok &= np.array([j.categories is None or r.category in j.categories
-                    for j in problem.responders], dtype=bool)
+    ok &= responder_mask(ix, "category", r.category)
     if slot is not None:
         ok &= ix.j_kind == KINDS.index(slot.role)
     return ok
@@ -67,10 +66,10 @@ def _static(ix: Index, ri: int) -> tuple[str, str, str]:
     for j, t in overrides.items():
         metres[j], minutes[j] = t.metres, t.minutes
     limit = r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-    allowed = ~np.isin(np.arange(nj), [ix.resp_pos[x] for x in r.excluded_responders
-                                       if x in ix.resp_pos])
-    cleared = np.array([not r.needs_clearance or r.zone_id in j.zone_clearances
-                        for j in problem.responders], dtype=bool)
+    allowed = np.ones(nj, dtype=bool)
+    allowed[[ix.resp_pos[x] for x in r.excluded_responders if x in ix.resp_pos]] = False
+    cleared = (responder_mask(ix, "zone", r.zone_id) if r.needs_clearance
+               else np.ones(nj, dtype=bool))
     in_range = (metres <= ix.j_radius) & (metres <= limit)
     timely = time_fits(ix, np.full(nj, ri), np.arange(nj), minutes)
     dur, qty = r.duration, r.quantity

@@ -6,7 +6,7 @@ than the dataclasses, so model building stays vectorised at 100,000 requests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -68,6 +68,29 @@ class Index:
     qual_codes: dict[str, int]
     fund_left: np.ndarray      # balance minus fixed charges
     scale_u: int               # U of the objective
+    masks: dict = field(default_factory=dict)  # cached responder masks, see responder_mask
+
+
+def responder_mask(ix: Index, what: str, key) -> np.ndarray:
+    """Per-responder booleans for a key: 'category' (may serve it), 'zone' (cleared for it),
+    'community' (serves it). All keys of one kind are built in a single pass, once."""
+    if what not in ix.masks:
+        resps = ix.problem.responders
+        nj = len(resps)
+        default = np.zeros(nj, dtype=bool)
+        if what == "category":
+            default = np.array([j.categories is None for j in resps], dtype=bool)
+        names = {"category": "categories", "zone": "zone_clearances",
+                 "community": "community_ids"}[what]
+        cache: dict = {}
+        for ji, j in enumerate(resps):
+            for name in getattr(j, names) or ():
+                if name not in cache:
+                    cache[name] = default.copy()
+                cache[name][ji] = True
+        ix.masks[what] = (cache, default)
+    cache, default = ix.masks[what]
+    return cache.get(key, default)
 
 
 def tier_multipliers(problem: Problem, values: np.ndarray, tiers: np.ndarray) -> list[int]:

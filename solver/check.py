@@ -61,6 +61,16 @@ def travel_minutes(metres: float, speed_kmh: float) -> int:
     return max(0, math.ceil(metres * 60.0 / (speed_kmh * 1000.0) - 1e-9))
 
 
+def fund_eligible(fund: dict, request: dict) -> bool:
+    """Whether the fund's category, community and resident-tag rules admit the request."""
+    cats, comms, tags = fund.get("categories"), fund.get("community_ids"), fund.get("resident_tags")
+    return (
+        (cats is None or request["category"] in cats)
+        and (comms is None or request.get("community_id") in comms)
+        and (tags is None or bool(set(tags) & set(request.get("resident_tags") or [])))
+    )
+
+
 def _as_dict(obj: Any) -> dict:
     if isinstance(obj, dict):
         return obj
@@ -330,18 +340,6 @@ class _Checker:
                 if cap is not None and have > cap:
                     self.flag(code, None, [rid], f"{have} over cap {cap}")
 
-    def fund_eligible(self, fund: dict, request: dict) -> bool:
-        cats, comms, tags = (
-            fund.get("categories"),
-            fund.get("community_ids"),
-            fund.get("resident_tags"),
-        )
-        return (
-            (cats is None or request["category"] in cats)
-            and (comms is None or request.get("community_id") in comms)
-            and (tags is None or bool(set(tags) & set(request.get("resident_tags") or [])))
-        )
-
     def funding(self, a: dict, request: dict, charged: dict[str, int]) -> None:
         rq, cost, fid = request["id"], request.get("cost", 0), a.get("fund_id")
         if cost <= 0:
@@ -353,7 +351,7 @@ class _Checker:
                 "fund", rq, a["responder_ids"], f"cost {cost} needs one eligible fund, got {fid!r}"
             )
             return
-        if not self.fund_eligible(self.funds[fid], request):
+        if not fund_eligible(self.funds[fid], request):
             self.flag("fund", rq, a["responder_ids"], f"fund {fid!r} is not eligible")
         charged[fid] += cost
 

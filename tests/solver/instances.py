@@ -257,40 +257,33 @@ def random_problem(
     teams: bool = True,
     funds: bool = True,
     timed: bool = True,
-    spread_m: float = 3000.0,
+    spread_m: float = 2500.0,
 ) -> dict:
     """A small random problem mixing windows, shifts, caps, teams, zones and funds.
 
-    Windows are short (<= 20 min) and everything sits within a few km, so many pairs are
-    feasible and caps, overlaps and fund balances actually bind.
+    Windows are short (<= 20 min) and everything sits within a few km, so most pairs are
+    feasible and what binds is the interesting part: caps, overlaps and fund balances.
     """
     rng = random.Random(seed)
-    pos = lambda: at(rng.uniform(-spread_m, spread_m), rng.uniform(-spread_m, spread_m))  # noqa: E731
+
+    def pos() -> list[float]:
+        return at(rng.uniform(-spread_m, spread_m), rng.uniform(-spread_m, spread_m))
+
+    quals = ["medicine", "counselling", "care"]
     responders = []
     for k in range(n_responders):
         kind = KINDS[k % 3] if k < 3 else rng.choice(KINDS)
-        responders.append(
-            responder(
-                f"p{k}",
-                kind,
-                location=pos(),
-                radius_m=rng.choice([2500, 4000, 8000]),
-                speed_kmh=rng.choice([5.0, 15.0, 30.0]),
-                qualifications=rng.sample(["medicine", "counselling", "care"], rng.randint(0, 2)),
-                licence=rng.choice(LICENCES) if kind == "social_worker" else "none",
-                categories=rng.choice([None, ["meal_delivery", "elder_care_visit"]])
-                if kind == "organization"
-                else None,
-                community_ids=[rng.choice(["c1", "c2"])],
-                shifts=rng.choice([None, [[480, 720]], [[480, 600], [660, 900]]])
-                if timed
-                else None,
-                max_tasks=rng.choice([None, 1, 2]),
-                max_minutes=rng.choice([None, 90, 150]),
-                load_capacity=rng.choice([None, 2, 4]),
-                zone_clearances=rng.choice([[], ["z1"]]),
-            )
-        )
+        org = kind == "organization"
+        responders.append(responder(
+            f"p{k}", kind, location=pos(), radius_m=rng.choice([3000, 5000, 8000]),
+            speed_kmh=rng.choice([5.0, 15.0, 30.0]),
+            qualifications=rng.sample(quals, rng.randint(1, 3)),
+            licence=rng.choice(LICENCES) if kind == "social_worker" else "none",
+            categories=rng.choice([None, ["meal_delivery", "elder_care_visit"]]) if org else None,
+            community_ids=[rng.choice(["c1", "c2"])],
+            shifts=rng.choice([None, [[480, 720]], [[480, 600], [660, 900]]]) if timed else None,
+            max_tasks=rng.choice([None, 1, 2]), max_minutes=rng.choice([None, 90, 150]),
+            load_capacity=rng.choice([None, 2, 4]), zone_clearances=rng.choice([[], ["z1"]])))
     requests = []
     for i in range(n_requests):
         window = None
@@ -299,56 +292,28 @@ def random_problem(
             window = [a, a + rng.choice([0, 10, 20])]
         team = None
         if teams and rng.random() < 0.2:
-            team = [
-                {"role": "social_worker", "count": 1, "qualifications": [], "min_licence": "none"},
-                {"role": "volunteer", "count": 1, "qualifications": [], "min_licence": "none"},
-            ]
-        zone = rng.choice([None, None, "sealed", "precaution"])
-        requests.append(
-            request(
-                f"q{i}",
-                location=pos(),
-                category=rng.choice(CATEGORIES),
-                community_id=rng.choice(["c1", "c2", None]),
-                resident_tags=rng.sample(TAGS, rng.randint(0, 2)),
-                urgency=rng.choice(URGENCIES),
-                window=window,
-                duration=rng.choice([0, 15, 30, 60]),
-                quantity=rng.randint(0, 2),
-                cost=rng.choice([0, 0, 1000, 2500]) if funds else 0,
-                qualifications=[]
-                if team
-                else rng.sample(["medicine", "counselling"], rng.randint(0, 1)),
-                min_licence="none",
-                max_distance_m=rng.choice([None, 3000]),
-                team=team,
-                zone_id="z1" if zone else None,
-                zone_status=zone,
-                excluded_responders=[f"p{rng.randrange(n_responders)}"]
-                if rng.random() < 0.2
-                else [],
-                previous_responder=f"p{rng.randrange(n_responders)}"
-                if rng.random() < 0.3
-                else None,
-            )
-        )
+            team = [{"role": "social_worker", "count": 1, "qualifications": [],
+                     "min_licence": "none"},
+                    {"role": "volunteer", "count": 1, "qualifications": [], "min_licence": "none"}]
+        zone = rng.choice([None, None, None, "sealed", "precaution"])
+        requests.append(request(
+            f"q{i}", location=pos(), category=rng.choice(CATEGORIES),
+            community_id=rng.choice(["c1", "c2", None]),
+            resident_tags=rng.sample(TAGS, rng.randint(0, 2)), urgency=rng.choice(URGENCIES),
+            window=window, duration=rng.choice([0, 15, 30, 60]), quantity=rng.randint(0, 2),
+            cost=rng.choice([0, 0, 0, 1000, 2500]) if funds else 0,
+            qualifications=[] if team or rng.random() < 0.6 else [rng.choice(quals)],
+            max_distance_m=rng.choice([None, None, 4000]), team=team,
+            zone_id="z1" if zone else None, zone_status=zone,
+            excluded_responders=[f"p{rng.randrange(n_responders)}"] if rng.random() < 0.2 else [],
+            previous_responder=f"p{rng.randrange(n_responders)}" if rng.random() < 0.3 else None))
     fund_list = []
     if funds:
         fund_list = [
-            {
-                "id": "f1",
-                "balance": rng.choice([1000, 2500, 4000]),
-                "categories": None,
-                "community_ids": ["c1"],
-                "resident_tags": None,
-            },
-            {
-                "id": "f2",
-                "balance": rng.choice([0, 2500]),
-                "categories": ["meal_delivery"],
-                "community_ids": None,
-                "resident_tags": ["elderly", "low_income"],
-            },
+            {"id": "f1", "balance": rng.choice([2000, 3500, 5000]), "categories": None,
+             "community_ids": rng.choice([None, ["c1"]]), "resident_tags": None},
+            {"id": "f2", "balance": rng.choice([0, 2500]), "categories": ["meal_delivery"],
+             "community_ids": None, "resident_tags": ["elderly", "low_income"]},
         ]
     return problem(requests, responders, fund_list)
 

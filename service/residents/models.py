@@ -12,7 +12,7 @@ class Resident(Entity, Located, Base):
     """A person a community serves; the lon/lat point is their home."""
 
     __tablename__ = "resident"
-    audit_masked = frozenset({"name", "phone", "address", "notes"})
+    audit_masked = frozenset({"name", "phone", "address", "notes", "lon", "lat"})
 
     community_id: Mapped[str] = mapped_column(ForeignKey("community.id"), index=True)
     grid_id: Mapped[str | None] = mapped_column(ForeignKey("grid.id"), index=True)

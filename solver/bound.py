@@ -19,10 +19,8 @@ def served_upper_bound(ix: Index, cand: Candidates) -> int:
     from solver.flow import solve_flow
 
     single = cand.u_slot[cand.p_unit] < 0
-    sub = replace(cand, p_unit=cand.p_unit[single], p_req=cand.p_req[single],
-                  p_resp=cand.p_resp[single], p_metres=cand.p_metres[single],
-                  p_minutes=cand.p_minutes[single],
-                  p_sec=np.zeros(int(single.sum()), dtype=np.int64))
+    sub = cand.take(np.flatnonzero(single))
+    sub = replace(sub, p_sec=np.zeros(len(sub.p_sec), dtype=np.int64))
     quiet = replace(ix, problem=replace(ix.problem, params=replace(ix.problem.params,
                                                                    fairness_weight=0.0)))
     total = solve_flow(quiet, sub).served_bound

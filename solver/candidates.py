@@ -31,6 +31,15 @@ class Candidates:
     p_metres: np.ndarray
     p_minutes: np.ndarray
     p_sec: np.ndarray      # secondary objective per pair in milli-points (travel - bonuses)
+    p_id: np.ndarray       # the pair's index in the full candidate set (parts and sorts keep it)
+    r_unexplored: np.ndarray | None = None  # per request: metres below which all were seen
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        """The same units with only (or reordered to) the pairs `idx`."""
+        return replace(self, p_unit=self.p_unit[idx], p_req=self.p_req[idx],
+                       p_resp=self.p_resp[idx], p_metres=self.p_metres[idx],
+                       p_minutes=self.p_minutes[idx], p_sec=self.p_sec[idx],
+                       p_id=self.p_id[idx])
 
 
 def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
@@ -117,13 +126,55 @@ def fundable(ix: Index) -> np.ndarray:
                      for r in problem.requests], dtype=bool)
 
 
-def build_candidates(ix: Index) -> Candidates:
+def _knn_pairs(ix: Index, reqs: np.ndarray, k: int):
+    """(request, responder, metres, unexplored) from the k nearest responders of each request:
+    `unexplored[r]` is a lower bound on the metres of any responder not looked at (BIG_M when
+    all responders in reach were seen)."""
+    problem = ix.problem
+    nj = len(ix.j_lon)
+    unexplored = np.full(len(problem.requests), geo.BIG_M, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    if nj == 0 or len(reqs) == 0:
+        return empty, empty, empty, unexplored
+    k = min(k, nj)
+    reach = float(ix.j_radius.max())
+    j_tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
+    dist, idx = j_tree.query(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]), k=k,
+                             distance_upper_bound=geo.chord_for(reach))
+    dist, idx = dist.reshape(len(reqs), k), idx.reshape(len(reqs), k)
+    found = idx < nj
+    pr = np.repeat(reqs, found.sum(axis=1))
+    pj = idx[found].astype(np.int64)
+    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                      for r in problem.requests], dtype=np.int64)
+    full = found[:, -1]
+    # the chord never exceeds the arc; a metre of slack covers the rounding to whole metres
+    edge = np.where(full, np.floor(np.where(full, dist[:, -1], 0)) - 1, geo.BIG_M)
+    edge = edge.astype(np.int64)
+    open_ = full & (edge <= np.minimum(limit[reqs], int(reach)))
+    unexplored[reqs[open_]] = edge[open_]
+    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+    return pr[keep], pj[keep], metres[keep], unexplored
+
+
+def build_candidates(ix: Index, knn: int | None = None,
+                     only: np.ndarray | None = None) -> Candidates:
+    """All feasible pairs; with `knn`, only those among each request's knn nearest
+    responders (Candidates.r_unexplored then bounds what was not looked at). `only` limits
+    the pairs to some requests (units are always built for every open request)."""
     problem = ix.problem
     reqs = problem.requests
     nr, nj = len(reqs), len(ix.j_lon)
-    open_reqs = np.flatnonzero(~ix.r_fixed)
-    pr, pj, metres = _near_pairs(ix, open_reqs)
-    pr, pj, metres, minutes = _apply_travel(ix, pr, pj, metres, ~ix.r_fixed)
+    open_reqs = np.flatnonzero(~ix.r_fixed) if only is None else only
+    if knn is None:
+        pr, pj, metres = _near_pairs(ix, open_reqs)
+        unexplored = np.full(nr, geo.BIG_M, dtype=np.int64)
+    else:
+        pr, pj, metres, unexplored = _knn_pairs(ix, open_reqs, knn)
+    mask = np.zeros(nr, dtype=bool)
+    mask[open_reqs] = True
+    pr, pj, metres, minutes = _apply_travel(ix, pr, pj, metres, mask)
     # request-level filters (shared by every slot of a team)
     keep = time_fits(ix, pr, pj, minutes)
     excl = [ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
@@ -149,7 +200,7 @@ def build_candidates(ix: Index) -> Candidates:
              & (dur[pr] + 2 * minutes <= ix.j_minutes_left[pj]))
     keep &= fundable(ix)[pr]
     pr, pj, metres, minutes = pr[keep], pj[keep], metres[keep], minutes[keep]
-    return _expand_units(ix, pr, pj, metres, minutes)
+    return replace(_expand_units(ix, pr, pj, metres, minutes), r_unexplored=unexplored)
 
 
 def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
@@ -196,16 +247,14 @@ def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
         u_req=u_req_a, u_slot=np.array(u_slot, dtype=np.int64),
         u_count=np.array(u_count, dtype=np.int64), r_units=r_units, p_unit=pu, p_req=pr,
         p_resp=pj, p_metres=metres, p_minutes=minutes,
-        p_sec=pair_secondary(ix, pr, pj, metres))
+        p_sec=pair_secondary(ix, pr, pj, metres), p_id=np.arange(len(pu), dtype=np.int64))
 
 
 def sort_pairs(cand: Candidates) -> Candidates:
     """Pairs ordered by (unit, metres, responder): what the greedy pass and CP-SAT expect.
     The flow does not need it, so it is a separate step."""
     order = np.lexsort((cand.p_resp, cand.p_metres, cand.p_unit))
-    return replace(cand, p_unit=cand.p_unit[order], p_req=cand.p_req[order],
-                   p_resp=cand.p_resp[order], p_metres=cand.p_metres[order],
-                   p_minutes=cand.p_minutes[order], p_sec=cand.p_sec[order])
+    return cand.take(order)
 
 
 def pair_secondary(ix: Index, pr, pj, metres) -> np.ndarray:

@@ -1,56 +1,86 @@
-"""solve(problem, time_limit, seed) -> Plan: pick the exact flow or CP-SAT per component."""
+"""solve(problem, time_limit, seed) -> Plan: exact flow or CP-SAT, part by part."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+from solver import flow
 from solver.assemble import build_plan
+from solver.bound import served_upper_bound
+from solver.certify import count_variant_likely, solve_nearest
 from solver.candidates import Candidates, build_candidates, sort_pairs
+from solver.cpsat import solve_cpsat
+from solver.decompose import parts, solve_parts
 from solver.greedy import Choice, solve_greedy
 from solver.index import Index, build_index
 from solver.plan import Plan
 from solver.problem import Problem
 
 
+@dataclass
+class PartResult:
+    choices: dict[int, Choice]   # pairs given by their global ids (Candidates.p_id)
+    method: str
+    optimal: bool
+    served_bound: int            # upper bound on the part's served weight P
+
+
 def served_weight(ix: Index, choices: dict[int, Choice]) -> int:
     return sum(ix.r_weight[ri] for ri in choices)
 
 
-def fixed_weight(ix: Index) -> int:
-    return sum(w for w, fixed in zip(ix.r_weight, ix.r_fixed, strict=True) if fixed)
+def _global(cand: Candidates, choices: dict[int, Choice]) -> dict[int, Choice]:
+    return {ri: Choice(tuple(int(cand.p_id[p]) for p in c.pairs), c.start, c.fund)
+            for ri, c in choices.items()}
 
 
-def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int):
-    """(choices, method, optimal, served bound of the open requests) for one component."""
-    from solver import flow
-    from solver.bound import served_upper_bound
-
+def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int) -> PartResult:
+    """One independent part: the exact flow when it applies, else greedy then CP-SAT."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
         chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
                   for u, p in enumerate(res.chosen) if p >= 0}
-        return chosen, "flow", res.optimal, res.served_bound, cand
+        return PartResult(_global(cand, chosen), "flow", res.optimal, res.served_bound)
     started = time.perf_counter()
     cand = sort_pairs(cand)
     greedy = solve_greedy(ix, cand)
     relax = served_upper_bound(ix, cand)
-    from solver.cpsat import solve_cpsat
-
+    if served_weight(ix, greedy) >= relax and time_limit < 1.0:
+        return PartResult(_global(cand, greedy), "greedy", False, relax)
     left = time_limit - (time.perf_counter() - started)
     res = solve_cpsat(ix, cand, greedy, left, seed)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
-    if res.status == "timeout_no_solution" or served_weight(ix, res.choices) < served_weight(
-            ix, greedy):
-        return greedy, "greedy", False, bound, cand
-    return res.choices, "cpsat", res.optimal, bound, cand
+    if res.status == "timeout_no_solution" or (
+            served_weight(ix, res.choices) < served_weight(ix, greedy)):
+        return PartResult(_global(cand, greedy), "greedy", False, bound)
+    return PartResult(_global(cand, res.choices), "cpsat", res.optimal, bound)
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
     """The best plan found within `time_limit` seconds; never raises on a timeout."""
     started = time.perf_counter()
     ix = build_index(problem)
+    fixed = sum(w for w, f in zip(ix.r_weight, ix.r_fixed, strict=True) if f)
+    nearest = solve_nearest(ix) if count_variant_likely(ix) else None
+    if nearest is not None:
+        cand, res = nearest
+        chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
+                  for u, p in enumerate(res.chosen) if p >= 0}
+        return build_plan(ix, cand, chosen, status="feasible", method="flow", started=started,
+                          served_bound=fixed + res.served_bound, optimal=res.optimal)
     cand = build_candidates(ix)
-    budget = time_limit - (time.perf_counter() - started)
-    choices, method, optimal, bound, cand = solve_part(ix, cand, budget, seed)
+    units = parts(ix, cand)
+    budget = max(0.1, time_limit - (time.perf_counter() - started)) * 0.9
+    if len(units) <= 1:
+        results = [solve_part(ix, cand, budget, seed)]
+    else:
+        results = solve_parts(ix, cand, units, budget, seed)
+    choices: dict[int, Choice] = {}
+    for res in results:
+        choices.update(res.choices)
+    methods = {res.method for res in results}
+    method = methods.pop() if len(methods) == 1 else ("mixed" if methods else "flow")
     return build_plan(ix, cand, choices, status="feasible", method=method, started=started,
-                      served_bound=bound + fixed_weight(ix), optimal=optimal)
+                      served_bound=fixed + sum(res.served_bound for res in results),
+                      optimal=all(res.optimal for res in results))

@@ -27,8 +27,11 @@ _COST_LIMIT = 2**62  # OR-Tools multiplies costs by (nodes + 1); stay clear of i
 @dataclass
 class FlowResult:
     chosen: np.ndarray      # pair index per unit, -1 when unserved
-    optimal: bool           # proven optimal for the README objective
+    optimal: bool           # proven optimal for the README objective (on these pairs)
     served_bound: int       # upper bound on P (equals P when optimal)
+    arcs: tuple = ()        # (tails, heads, caps, costs, flows) for the optimality certificate
+    nodes: int = 0
+    first_pair_arc: int = 0
 
 
 def is_count_variant(ix: Index, cand: Candidates) -> bool:
@@ -66,18 +69,26 @@ def _caps_may_bind(ix: Index, cand: Candidates, use: np.ndarray, left: np.ndarra
 
 
 def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
-    n_units, nj = len(cand.u_req), len(ix.j_lon)
+    """Min-cost flow: source -> unit (cost -level * scale) -> responder (secondary cost) ->
+    sink (rising unit costs for volunteers: fairness), plus a source -> sink bypass for
+    whatever stays unserved."""
+    n_units = len(cand.u_req)
     fw = int(round(1000 * ix.problem.params.fairness_weight))
     weights = [ix.r_weight[int(r)] for r in cand.u_req]
     levels_of = {w: i + 1 for i, w in enumerate(sorted(set(weights)))}
     level = np.array([levels_of[w] for w in weights], dtype=np.int64)
-    deg = np.bincount(cand.p_resp, minlength=nj)
-    cap = np.minimum(ix.j_tasks_left, deg)
-    vol = (ix.j_kind == VOLUNTEER) & (fw > 0)
+    # responders are renumbered to those with pairs, so parts do not carry every node
+    js, p_local = np.unique(cand.p_resp, return_inverse=True)
+    nj = len(js)
+    deg = np.bincount(p_local, minlength=nj)
+    # one arc more than the pairs can fill: it stays unsaturated, which is what lets
+    # certify.py vouch for responders' arcs that pruning left out
+    cap = np.minimum(ix.j_tasks_left[js], deg + 1)
+    vol = (ix.j_kind[js] == VOLUNTEER) & (fw > 0)
     # one unit arc per volunteer task (cost rising with the task count), one arc otherwise
     v_j = np.repeat(np.flatnonzero(vol), cap[vol])
     v_k = np.arange(len(v_j)) - np.repeat(np.cumsum(cap[vol]) - cap[vol], cap[vol])
-    v_cost = fw * (ix.j_fixed_tasks[v_j] + v_k)
+    v_cost = fw * (ix.j_fixed_tasks[js][v_j] + v_k)
     # the scale must exceed any difference in secondary cost between two flows
     sec_hi = np.zeros(n_units, dtype=np.int64)
     sec_lo = np.zeros(n_units, dtype=np.int64)
@@ -87,25 +98,23 @@ def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
     scale = int(sec_hi.sum()) - int(sec_lo.sum()) + int(v_cost.sum()) + 1
     nodes = 2 + n_units + nj
     exact = int(level.max(initial=0)) * scale + int(np.abs(cand.p_sec).max(initial=0))
+    p_sec, optimal_secondary = cand.p_sec, True
     if exact * (nodes + 1) >= _COST_LIMIT:
         # far beyond any real instance; keep the served set exact and drop the tie-breaks
         scale, p_sec, v_cost = 1, np.zeros_like(cand.p_sec), np.zeros_like(v_cost)
         optimal_secondary = False
-    else:
-        p_sec, optimal_secondary = cand.p_sec, True
     src, snk = 0, 1
     unit_node = 2 + np.arange(n_units, dtype=np.int64)
     resp_node = 2 + n_units + np.arange(nj, dtype=np.int64)
     other = ~vol & (cap > 0)
     tails = np.concatenate([np.full(n_units, src), unit_node[cand.p_unit], resp_node[v_j],
-                            resp_node[other], [src]])
-    heads = np.concatenate([unit_node, resp_node[cand.p_resp], np.full(len(v_j), snk),
-                            np.full(int(other.sum()), snk), [snk]])
+                            resp_node[other], [src]]).astype(np.int64)
+    heads = np.concatenate([unit_node, resp_node[p_local], np.full(len(v_j), snk),
+                            np.full(int(other.sum()), snk), [snk]]).astype(np.int64)
     caps = np.concatenate([np.ones(n_units + len(cand.p_unit) + len(v_j), dtype=np.int64),
                            cap[other], [n_units]])
-    costs = np.concatenate([np.zeros(n_units, dtype=np.int64),
-                            p_sec - level[cand.p_unit] * scale, v_cost,
-                            np.zeros(int(other.sum()) + 1, dtype=np.int64)])
+    costs = np.concatenate([-level * scale, p_sec, v_cost,
+                            np.zeros(int(other.sum()) + 1, dtype=np.int64)]).astype(np.int64)
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(nodes, dtype=np.int64)
@@ -114,10 +123,12 @@ def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    first = n_units
-    flows = smcf.flows(np.arange(first, first + len(cand.p_unit)))
+    flows = smcf.flows(np.arange(len(tails)))
+    pair_flows = flows[n_units:n_units + len(cand.p_unit)]
     chosen = np.full(n_units, -1, dtype=np.int64)
-    used = np.flatnonzero(flows > 0)
+    used = np.flatnonzero(pair_flows > 0)
     chosen[cand.p_unit[used]] = used
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen >= 0))
-    return FlowResult(chosen=chosen, optimal=optimal_secondary, served_bound=served)
+    return FlowResult(chosen=chosen, optimal=optimal_secondary, served_bound=served,
+                      arcs=(tails, heads, caps, costs, flows), nodes=nodes,
+                      first_pair_arc=n_units)

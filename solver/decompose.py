@@ -1,0 +1,105 @@
+"""Independent parts: requests that share no candidate responder and no fund.
+
+Parts are solved separately (the objective is a sum over parts and no constraint crosses
+them), in parallel over two processes when they are big enough to repay the fork, and merged
+in a fixed order so the plan does not depend on scheduling.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from solver.candidates import Candidates
+from solver.index import Index
+
+PARALLEL_MIN_PAIRS = 200_000  # below this a part solves faster than a process starts
+WORKERS = 2
+
+_shared: tuple | None = None  # (ix, parts, budgets, seed) for forked workers
+
+
+def parts(ix: Index, cand: Candidates) -> list[np.ndarray]:
+    """Unit indices of each part, parts ordered by their first unit."""
+    n_units, nj = len(cand.u_req), len(ix.j_lon)
+    problem = ix.problem
+    rows = [cand.p_unit]
+    cols = [n_units + cand.p_resp]
+    # paid requests that may share a fund are linked through a node per fund
+    paid = [(u, k) for u, ri in enumerate(cand.u_req.tolist())
+            if problem.requests[ri].cost > 0
+            for k, f in enumerate(problem.funds) if f.eligible(problem.requests[ri])]
+    if paid:
+        pu, pk = np.array(paid, dtype=np.int64).T
+        rows.append(pu)
+        cols.append(n_units + nj + pk)
+    # units of one team request belong together
+    for ri in np.unique(cand.u_req[cand.u_slot >= 0]):
+        first, n = cand.r_units[ri]
+        rows.append(np.full(n - 1, first, dtype=np.int64))
+        cols.append(np.arange(first + 1, first + n, dtype=np.int64))
+    size = n_units + nj + len(problem.funds)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(size, size))
+    _, label = connected_components(graph, directed=False)
+    has_pairs = np.zeros(n_units, dtype=bool)
+    has_pairs[cand.p_unit] = True
+    unit_label = label[:n_units]
+    out = []
+    for lab in np.unique(unit_label[has_pairs]):
+        out.append(np.flatnonzero((unit_label == lab) & has_pairs))
+    out.sort(key=lambda u: int(u[0]))
+    return out
+
+
+def sub_candidates(cand: Candidates, units: np.ndarray) -> Candidates:
+    """The part with units renumbered 0..n-1 (pairs keep their global p_id)."""
+    new = np.full(len(cand.u_req), -1, dtype=np.int64)
+    new[units] = np.arange(len(units))
+    keep = np.flatnonzero(new[cand.p_unit] >= 0)
+    sub = cand.take(keep)
+    r_units = np.zeros_like(cand.r_units)
+    reqs = cand.u_req[units]
+    starts = np.flatnonzero(np.r_[True, reqs[1:] != reqs[:-1]])
+    r_units[reqs[starts], 0] = starts
+    r_units[reqs[starts], 1] = np.diff(np.r_[starts, len(units)])
+    return replace(sub, u_req=reqs, u_slot=cand.u_slot[units], u_count=cand.u_count[units],
+                   r_units=r_units, p_unit=new[sub.p_unit])
+
+
+def _solve_shared(i: int):
+    from solver.engine import solve_part
+
+    ix, subs, budgets, seed = _shared
+    return solve_part(ix, subs[i], budgets[i], seed)
+
+
+def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
+                time_limit: float, seed: int) -> list[tuple]:
+    """solve_part for every part; results in part order."""
+    global _shared
+    from solver.engine import solve_part
+
+    subs = [sub_candidates(cand, u) for u in units_per_part]
+    sizes = np.array([max(len(s.p_unit), 1) for s in subs], dtype=np.float64)
+    big = int((sizes >= PARALLEL_MIN_PAIRS).sum())
+    parallel = big >= 2 and "fork" in multiprocessing.get_all_start_methods()
+    share = sizes / sizes.sum() * (WORKERS if parallel else 1)
+    budgets = [max(0.2, min(time_limit, time_limit * s)) for s in share]
+    if not parallel:
+        return [solve_part(ix, s, b, seed) for s, b in zip(subs, budgets, strict=True)]
+    _shared = (ix, subs, budgets, seed)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=WORKERS, mp_context=ctx) as pool:
+            # biggest parts first so the two workers finish together
+            order = sorted(range(len(subs)), key=lambda i: -sizes[i])
+            futures = {i: pool.submit(_solve_shared, i) for i in order}
+            return [futures[i].result() for i in range(len(subs))]
+    finally:
+        _shared = None

@@ -4,7 +4,14 @@ import pytest
 
 from tests.service.conftest import headers, table_counts
 from tests.service.requests.factory import (
-    HOME, POINT, TEAM, WINDOW, make_category, make_request, make_resident, request_body,
+    HOME,
+    POINT,
+    TEAM,
+    WINDOW,
+    make_category,
+    make_request,
+    make_resident,
+    request_body,
 )
 
 

@@ -7,7 +7,10 @@ import pytest
 from service.auth.principal import Role
 from tests.service.conftest import add_key, headers
 from tests.service.requests.factory import (
-    make_category, make_request, make_responder, request_body,
+    make_category,
+    make_request,
+    make_responder,
+    request_body,
 )
 
 

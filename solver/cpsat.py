@@ -9,6 +9,7 @@ not fit comfortably, the secondary is coarsened (and the result is then not clai
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,12 @@ from solver.index import BIG, Index
 from solver.problem import KINDS
 
 VOLUNTEER = KINDS.index("volunteer")
-PAIR_LIMIT = 120_000    # above this many pairs, keep only each unit's best ones
-KEEP_PER_MEMBER = 8     # best pairs kept per needed member when restricting
+PAIRS_PER_SECOND = 6_000  # model building speed: pairs kept are what the time allows
+MIN_PAIRS = 5_000
+DETERMINISTIC_SHARE = 0.3  # deterministic-time units per second left (about 1:1 when idle)
+MAX_KEEP_PER_MEMBER = 8    # best pairs kept per needed member when restricting
 MAX_CUTS = 60           # tangent cuts for convex fairness; beyond this, a product constraint
-_FIT = 2**58            # keep |objective| well inside int64 for CP-SAT
+_FIT = 2**44            # CP-SAT's LP and search suffer far before int64 overflows
 
 
 @dataclass
@@ -34,15 +37,19 @@ class CpResult:
     status: str
 
 
-def _kept_pairs(cand: Candidates, hint: dict[int, Choice]) -> tuple[np.ndarray, bool]:
+def _kept_pairs(cand: Candidates, hint: dict[int, Choice], budget: int
+                ) -> tuple[np.ndarray, bool]:
+    """All pairs when they fit the budget, else each unit's cheapest few (and the hint's)."""
     n = len(cand.p_unit)
-    if n <= PAIR_LIMIT:
+    if n <= budget:
         return np.arange(n), False
+    members = int(cand.u_count.sum()) or 1
+    per = int(np.clip(budget // members, 1, MAX_KEEP_PER_MEMBER))
     order = np.lexsort((cand.p_metres, cand.p_sec, cand.p_unit))
     u = cand.p_unit[order]
     rank = np.arange(n) - np.searchsorted(u, u, side="left")
     keep = np.zeros(n, dtype=bool)
-    keep[order[rank < KEEP_PER_MEMBER * cand.u_count[u]]] = True
+    keep[order[rank < per * cand.u_count[u]]] = True
     for c in hint.values():
         keep[list(c.pairs)] = True
     return np.flatnonzero(keep), True
@@ -58,13 +65,15 @@ def _group(keys: np.ndarray):
             yield int(keys[idx[0]]), idx
 
 
-def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit: float,
+def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], deadline: float,
                 seed: int) -> CpResult:
+    """Best plan by the deadline (a time.perf_counter() instant), warm-started from `hint`."""
     problem = ix.problem
     reqs = problem.requests
     params = problem.params
     # --- data
-    kept, restricted = _kept_pairs(cand, hint)
+    budget = max(MIN_PAIRS, int((deadline - time.perf_counter()) * PAIRS_PER_SECOND))
+    kept, restricted = _kept_pairs(cand, hint, budget)
     pu, pr, pj = cand.p_unit[kept], cand.p_req[kept], cand.p_resp[kept]
     pt, psec = cand.p_minutes[kept], cand.p_sec[kept]
     dur = np.array([r.duration for r in reqs], dtype=np.int64)
@@ -83,7 +92,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
     n_max = ix.j_fixed_tasks + np.minimum(deg, ix.j_tasks_left)
     fair_js = np.flatnonzero((ix.j_kind == VOLUNTEER) & (deg > 0)) if fw_milli > 0 else []
     fair_hi = fw_milli * sum(int(n_max[j]) * (int(n_max[j]) - 1) / 2 for j in fair_js)
-    compressed = sum(weights) >= 2**40
+    compressed = sum(weights) >= 2**32
     if compressed:
         levels = {w: i + 1 for i, w in enumerate(sorted(set(weights)))}
         weights = [levels[w] for w in weights]
@@ -102,7 +111,8 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
              for ri in open_r if reqs[ri].window is not None}
     # --- constraints: each unit gets its members exactly when the request is served
     for u, idx in _group(pu):
-        m.add(sum(x[i] for i in idx) == int(unit_count[u]) * served[int(cand.u_req[u])])
+        m.add(cp_model.LinearExpr.sum([x[i] for i in idx])
+              == int(unit_count[u]) * served[int(cand.u_req[u])])
     with_pairs = set(pu.tolist())
     for ri in open_r:
         first, n = cand.r_units[ri]
@@ -138,7 +148,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
                 m.add(start[ri] <= hi).only_enforce_if(x[i])
         else:
             zs = [m.new_bool_var("") for _ in fits]
-            m.add(sum(zs) == x[i])
+            m.add(cp_model.LinearExpr.sum(zs) == x[i])
             for z, (lo, hi) in zip(zs, fits, strict=True):
                 m.add(start[ri] >= lo).only_enforce_if(z)
                 m.add(start[ri] <= hi).only_enforce_if(z)
@@ -153,7 +163,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
     for j, idx in _group(pj):
         xs = [x[i] for i in idx]
         if ix.j_tasks_left[j] < len(idx):
-            m.add(sum(xs) <= int(ix.j_tasks_left[j]))
+            m.add(cp_model.LinearExpr.sum(xs) <= int(ix.j_tasks_left[j]))
         use = dur[pr[idx]] + 2 * pt[idx]
         if ix.j_minutes_left[j] < BIG and use.sum() > ix.j_minutes_left[j]:
             m.add(cp_model.LinearExpr.weighted_sum(xs, use.tolist())
@@ -170,7 +180,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
             continue
         ks = [k for k, f in enumerate(problem.funds) if f.eligible(r) and ix.fund_left[k] >= r.cost]
         fv = [(k, m.new_bool_var("")) for k in ks]
-        m.add(sum(v for _, v in fv) == served[ri])
+        m.add(cp_model.LinearExpr.sum([v for _, v in fv]) == served[ri])
         fund_vars[ri] = fv
         for k, v in fv:
             charged.setdefault(k, []).append((r.cost, v))
@@ -185,7 +195,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
         for j in fair_js:
             idx = by_j[int(j)]
             nm = int(n_max[j])
-            n_expr = sum(x[i] for i in idx) + int(ix.j_fixed_tasks[j])
+            n_expr = cp_model.LinearExpr.sum([x[i] for i in idx]) + int(ix.j_fixed_tasks[j])
             pen = m.new_int_var(0, nm * (nm - 1) // 2, "")
             if nm <= MAX_CUTS:
                 for k in range(nm):
@@ -200,14 +210,22 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], time_limit
     # --- objective
     terms = [served[ri] for ri in open_r] + x + [p for _, _, p in pens]
     coefs = ([scale * w for w in weights] + (-sec).tolist() + [-fw_q] * len(pens))
-    m.maximize(cp_model.LinearExpr.weighted_sum(terms, coefs))
+    objective = m.proto.objective  # set in bulk: the expression API is slow at 1e5 terms
+    objective.vars.extend([v.index for v in terms])
+    objective.coeffs.extend([-c for c in coefs])
+    objective.scaling_factor = -1  # CP-SAT minimises; -1 makes it report the maximum
     _add_hint(m, ix, hint, kept, x, served, start, fund_vars, shifts, pens, pt, pr)
     # --- solve
+    left = deadline - time.perf_counter()
+    if left < 0.2:
+        return CpResult({}, False, None, "timeout_no_solution")
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+    # one worker stopped by deterministic time: the same seed gives the same plan; the
+    # wall-clock limit is only a safety net (an overloaded machine may hit it first)
+    solver.parameters.max_time_in_seconds = left
+    solver.parameters.max_deterministic_time = max(0.5, DETERMINISTIC_SHARE * left)
     solver.parameters.random_seed = seed
-    solver.parameters.num_workers = 2
-    solver.parameters.interleave_search = True
+    solver.parameters.num_workers = 1
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpResult({}, False, None, "timeout_no_solution")
@@ -232,23 +250,33 @@ def _add_hint(m, ix, hint, kept, x, served, start, fund_vars, shifts, pens, pt, 
     """Warm start from the greedy (or flow) plan: every decision variable gets a value."""
     pos = {int(p): i for i, p in enumerate(kept)}
     on = {pos[p] for c in hint.values() for p in c.pairs if p in pos}
+    names, values = [], []
+
+    def put(var, value):
+        names.append(var.index)
+        values.append(int(value))
+
     for i, v in enumerate(x):
-        m.add_hint(v, i in on)
+        put(v, i in on)
     for ri, v in served.items():
-        m.add_hint(v, ri in hint)
+        put(v, ri in hint)
     for ri, v in start.items():
         if ri in hint and hint[ri].start is not None:
-            m.add_hint(v, hint[ri].start)
+            put(v, hint[ri].start)
+        else:  # a complete hint lets CP-SAT start from it without search
+            put(v, ix.problem.requests[ri].window[0])
     for ri, fv in fund_vars.items():
         for k, v in fv:
-            m.add_hint(v, ri in hint and hint[ri].fund == k)
+            put(v, ri in hint and hint[ri].fund == k)
     for i, zs, fits in shifts:
         ri = int(pr[i])
         s = hint[ri].start if i in on and ri in hint else None
         picked = next((z for z, (lo, hi) in zip(zs, fits, strict=True)
                        if s is not None and lo <= s <= hi), None)
         for z in zs:
-            m.add_hint(z, z is picked)
+            put(z, z is picked)
     for j, idx, pen in pens:
         n = int(ix.j_fixed_tasks[j]) + sum(1 for i in idx if int(i) in on)
-        m.add_hint(pen, n * (n - 1) // 2)
+        put(pen, n * (n - 1) // 2)
+    m.proto.solution_hint.vars.extend(names)
+    m.proto.solution_hint.values.extend(values)

@@ -18,6 +18,9 @@ from solver.plan import Plan
 from solver.problem import Problem
 
 
+ASSEMBLY_S_PER_REQUEST = 1e-4
+
+
 @dataclass
 class PartResult:
     choices: dict[int, Choice]   # pairs given by their global ids (Candidates.p_id)
@@ -36,7 +39,8 @@ def _global(cand: Candidates, choices: dict[int, Choice]) -> dict[int, Choice]:
 
 
 def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int) -> PartResult:
-    """One independent part: the exact flow when it applies, else greedy then CP-SAT."""
+    """One independent part within `time_limit` seconds: the exact flow when it applies,
+    else greedy then CP-SAT."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
         chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
@@ -48,8 +52,7 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int) -> Par
     relax = served_upper_bound(ix, cand)
     if served_weight(ix, greedy) >= relax and time_limit < 1.0:
         return PartResult(_global(cand, greedy), "greedy", False, relax)
-    left = time_limit - (time.perf_counter() - started)
-    res = solve_cpsat(ix, cand, greedy, left, seed)
+    res = solve_cpsat(ix, cand, greedy, started + time_limit, seed)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
     if res.status == "timeout_no_solution" or (
             served_weight(ix, res.choices) < served_weight(ix, greedy)):
@@ -71,7 +74,9 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
                           served_bound=fixed + res.served_bound, optimal=res.optimal)
     cand = build_candidates(ix)
     units = parts(ix, cand)
-    budget = max(0.1, time_limit - (time.perf_counter() - started)) * 0.9
+    # leave time to explain the unassigned and assemble the plan after the models stop
+    reserve = 0.05 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
+    budget = max(0.1, time_limit - reserve - (time.perf_counter() - started))
     if len(units) <= 1:
         results = [solve_part(ix, cand, budget, seed)]
     else:

@@ -374,3 +374,12 @@ def test_one_urgent_outweighs_all_normal(base):
     urgent_only = plan([a for a in pl["assignments"] if a["request_id"] in ("r3", "r4")])
     normal_only = plan([a for a in pl["assignments"] if a["request_id"] in ("r2", "r4")])
     assert objective(prob, urgent_only) > objective(prob, normal_only)
+
+
+def test_one_metre_rounding_is_tolerated(base):
+    """Reported metres one off the haversine pass when the minutes follow from them."""
+    prob, pl = broken(*base)
+    a = find(pl, "r1")
+    a["distance_m"] = [a["distance_m"][0] + 1]
+    a["travel_minutes"] = [travel_minutes(a["distance_m"][0], 15.0)]
+    assert check(prob, pl) == []

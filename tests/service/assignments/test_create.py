@@ -198,3 +198,14 @@ def test_bad_input_is_refused_and_writes_nothing(client, world, session, setup, 
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in response.json()["errors"]]
     assert table_counts(session) == before
+
+
+def test_racing_double_booking_is_still_409(client, world, session, setup, monkeypatch):
+    """If a second live offer slips past the service's check (a race), the index makes it a 409."""
+    from service.assignments import repository
+
+    assert _post(client, world.a.dispatcher, _offer(setup)).status_code == 201
+    monkeypatch.setattr(repository, "holds_live", lambda *args: False)
+    before = table_counts(session)
+    assert _post(client, world.a.dispatcher, _offer(setup)).status_code == 409
+    assert table_counts(session) == before

@@ -211,3 +211,17 @@ def test_database_refuses_duplicate_external_ids(world, session, category):
     session.add(row())
     with pytest.raises(IntegrityError):
         session.commit()
+
+
+def test_racing_duplicate_is_still_409(client, world, session, category, monkeypatch):
+    """If a duplicate slips past the service's check (a race), the constraint's refusal is a 409."""
+    from service.requests import repository
+
+    body = request_body(world.a, source="import", external_id="EXT-RACE")
+    make_request(client, world.a.dispatcher, body)
+    monkeypatch.setattr(repository, "external_id_taken", lambda *args: False)
+    before = table_counts(session)
+    response = client.post("/v1/requests", json=body, headers=headers(world.a.dispatcher))
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["field"] == "external_id"
+    assert table_counts(session) == before

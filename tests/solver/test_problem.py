@@ -1,0 +1,61 @@
+"""Problem.from_dict: validation names the offending field; to_dict inverts it."""
+
+import pytest
+from conftest import req, resp
+
+from solver import Problem, ProblemError
+
+
+def _error(d) -> str:
+    with pytest.raises(ProblemError) as info:
+        Problem.from_dict(d)
+    return info.value.path
+
+
+def test_window_end_before_start_names_the_field():
+    """A window ending before it starts is reported at requests[i].window."""
+    assert _error({"requests": [req("a", window=[700, 600])], "responders": []}) == (
+        "requests[0].window")
+
+
+def test_missing_location_names_the_field():
+    """A responder without a location is reported at responders[i].location."""
+    bad = resp("v1")
+    del bad["location"]
+    assert _error({"requests": [], "responders": [bad]}) == "responders[0].location"
+
+
+def test_unknown_fixed_responder_names_the_field():
+    """A fixed assignment naming an unknown responder is rejected."""
+    path = _error({"requests": [req("a")], "responders": [resp("v1")],
+                   "fixed": [{"request_id": "a", "responder_ids": ["v1", "v9"]}]})
+    assert path == "fixed[0].responder_ids[1]"
+
+
+def test_duplicate_ids_rejected():
+    """Two requests with one id are rejected at the second one."""
+    assert _error({"requests": [req("a"), req("a")], "responders": []}) == "requests[1].id"
+
+
+def test_bad_enum_and_negative_numbers_rejected():
+    """Unknown urgency and a negative duration are rejected with their paths."""
+    assert _error({"requests": [req("a", urgency="asap")], "responders": []}) == (
+        "requests[0].urgency")
+    assert _error({"requests": [req("a", duration=-5)], "responders": []}) == (
+        "requests[0].duration")
+
+
+def test_sealed_zone_needs_zone_id():
+    """A sealed request without zone_id is malformed."""
+    assert _error({"requests": [req("a", zone_status="sealed")], "responders": []}) == (
+        "requests[0].zone_id")
+
+
+def test_defaults_and_round_trip():
+    """Omitted keys take documented defaults and to_dict/from_dict round-trips."""
+    p = Problem.from_dict({"requests": [req("a", team=[{"role": "volunteer", "count": 2}])],
+                           "responders": [resp("v1", shifts=[[480, 600]])],
+                           "params": {"fairness_weight": 2}})
+    assert p.requests[0].urgency == "normal" and p.params.travel_weight_per_km == 10.0
+    assert p.params.fairness_weight == 2.0 and p.requests[0].members == 2
+    assert Problem.from_dict(p.to_dict()) == p

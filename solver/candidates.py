@@ -60,7 +60,7 @@ def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
     chords = np.array([geo.chord_for(m) for m in ix.j_radius], dtype=np.float64)
     hits = r_tree.query_ball_point(geo.to_sphere(ix.j_lon, ix.j_lat), chords,
-                                   return_sorted=False)
+                                   return_sorted=False, workers=-1)
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=nj)
     if counts.sum() == 0:
         return empty, empty, empty
@@ -140,7 +140,7 @@ def _knn_pairs(ix: Index, reqs: np.ndarray, k: int):
     reach = float(ix.j_radius.max())
     j_tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
     dist, idx = j_tree.query(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]), k=k,
-                             distance_upper_bound=geo.chord_for(reach))
+                             distance_upper_bound=geo.chord_for(reach), workers=-1)
     dist, idx = dist.reshape(len(reqs), k), idx.reshape(len(reqs), k)
     found = idx < nj
     pr = np.repeat(reqs, found.sum(axis=1))

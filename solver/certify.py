@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from solver import geo
 from solver.candidates import Candidates, build_candidates
@@ -26,6 +27,7 @@ VOLUNTEER = KINDS.index("volunteer")
 
 FIRST_K = 16
 ROUNDS = 3
+SAMPLE = 500   # requests looked at to decide whether the nearest responders will do
 GIVE_UP = 0.1  # share of requests left uncertified after the first round that means "stop"
 
 
@@ -69,8 +71,9 @@ def uncertified(ix: Index, cand: Candidates, res: FlowResult) -> np.ndarray:
         return cand.u_req[open_]
     p = ix.problem.params
     if res.optimal:
-        lb = (np.floor(p.travel_weight_per_km * cand.r_unexplored[cand.u_req])
-              - 1000 * (p.continuity_bonus + p.same_community_bonus) - 1)
+        lb = np.floor((np.floor(p.travel_weight_per_km * cand.r_unexplored[cand.u_req])
+                       - 1000 * (p.continuity_bonus + p.same_community_bonus) - 1)
+                      / res.cost_unit)
     else:
         lb = np.zeros(len(cand.u_req))
     n_units = len(cand.u_req)
@@ -100,31 +103,34 @@ def _merge(old: Candidates, new: Candidates, reqs: np.ndarray) -> Candidates:
                    r_unexplored=unexplored)
 
 
-def _promising(ix: Index, cand: Candidates) -> bool:
-    """Whether the nearest responders are likely to be enough: the unexplored edge must be
-    farther than what fairness and bonuses could make worth travelling (in metres)."""
+def _promising(ix: Index) -> bool:
+    """Whether the nearest responders are likely to be enough, judged on a sample of
+    requests: the k-th nearest responder must be farther than what fairness and bonuses could
+    make worth travelling (in metres) beyond the nearest one."""
     p = ix.problem.params
-    edge = cand.r_unexplored[cand.u_req]
-    edge = edge[edge < geo.BIG_M]
-    if len(edge) == 0:
+    open_reqs = np.flatnonzero(~ix.r_fixed)
+    nj = len(ix.j_lon)
+    if len(open_reqs) == 0 or nj <= FIRST_K:
         return True
     if p.travel_weight_per_km <= 0:
         return False
+    sample = open_reqs[:: max(1, len(open_reqs) // SAMPLE)]
+    tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
+    dist, _ = tree.query(geo.to_sphere(ix.r_lon[sample], ix.r_lat[sample]), k=FIRST_K)
     vol = ix.j_kind == VOLUNTEER
-    steps = int(np.minimum(ix.j_tasks_left[vol], len(cand.u_req)).max(initial=1)) - 1
+    steps = int(np.minimum(ix.j_tasks_left[vol], len(open_reqs)).max(initial=1)) - 1
     worth = (p.fairness_weight * steps + p.continuity_bonus + p.same_community_bonus) \
         / p.travel_weight_per_km * 1000
-    near = np.median(cand.p_metres) if len(cand.p_metres) else 0
-    return bool(np.median(edge) > near + worth)
+    return bool(np.median(dist[:, -1]) > np.median(dist[:, 0]) + worth)
 
 
 def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult] | None:
     """Candidates actually used and the certified flow result on them; None when the
     nearest responders are unlikely to suffice (the caller then takes every pair)."""
+    if not _promising(ix):
+        return None
     k = FIRST_K
     cand = build_candidates(ix, knn=k)
-    if not _promising(ix, cand):
-        return None
     for round_ in range(ROUNDS + 1):
         res = solve_flow(ix, cand)
         todo = uncertified(ix, cand, res)

@@ -47,8 +47,11 @@ def parts(ix: Index, cand: Candidates) -> list[np.ndarray]:
     r, c = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(size, size))
     _, label = connected_components(graph, directed=False)
-    has_pairs = np.zeros(n_units, dtype=bool)
-    has_pairs[cand.p_unit] = True
+    # a request is in a part with all its units, even a team slot nobody can fill (the
+    # model must see that slot to leave the team unserved)
+    req_has = np.zeros(len(problem.requests), dtype=bool)
+    req_has[cand.u_req[cand.p_unit]] = True
+    has_pairs = req_has[cand.u_req]
     unit_label = label[:n_units]
     out = []
     for lab in np.unique(unit_label[has_pairs]):

@@ -32,6 +32,7 @@ class FlowResult:
     arcs: tuple = ()        # (tails, heads, caps, costs, flows) for the optimality certificate
     nodes: int = 0
     first_pair_arc: int = 0
+    cost_unit: int = 1      # secondary costs in the arcs are milli-points divided by this
 
 
 def is_count_variant(ix: Index, cand: Candidates) -> bool:
@@ -89,19 +90,28 @@ def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
     v_j = np.repeat(np.flatnonzero(vol), cap[vol])
     v_k = np.arange(len(v_j)) - np.repeat(np.cumsum(cap[vol]) - cap[vol], cap[vol])
     v_cost = fw * (ix.j_fixed_tasks[js][v_j] + v_k)
+    # a common factor of all secondary costs changes nothing but the cost range, which is
+    # what the cost-scaling algorithm's running time grows with
+    p_sec = cand.p_sec
+    g = int(np.gcd.reduce(np.concatenate([np.abs(p_sec), np.abs(v_cost)]))) if len(
+        p_sec) + len(v_cost) else 1
+    if g > 1:
+        p_sec, v_cost = p_sec // g, v_cost // g
+    else:
+        g = 1
     # the scale must exceed any difference in secondary cost between two flows
     sec_hi = np.zeros(n_units, dtype=np.int64)
     sec_lo = np.zeros(n_units, dtype=np.int64)
     if len(cand.p_unit):
-        np.maximum.at(sec_hi, cand.p_unit, cand.p_sec)
-        np.minimum.at(sec_lo, cand.p_unit, cand.p_sec)
+        np.maximum.at(sec_hi, cand.p_unit, p_sec)
+        np.minimum.at(sec_lo, cand.p_unit, p_sec)
     scale = int(sec_hi.sum()) - int(sec_lo.sum()) + int(v_cost.sum()) + 1
     nodes = 2 + n_units + nj
-    exact = int(level.max(initial=0)) * scale + int(np.abs(cand.p_sec).max(initial=0))
-    p_sec, optimal_secondary = cand.p_sec, True
+    exact = int(level.max(initial=0)) * scale + int(np.abs(p_sec).max(initial=0))
+    optimal_secondary = True
     if exact * (nodes + 1) >= _COST_LIMIT:
         # far beyond any real instance; keep the served set exact and drop the tie-breaks
-        scale, p_sec, v_cost = 1, np.zeros_like(cand.p_sec), np.zeros_like(v_cost)
+        scale, p_sec, v_cost = 1, np.zeros_like(p_sec), np.zeros_like(v_cost)
         optimal_secondary = False
     src, snk = 0, 1
     unit_node = 2 + np.arange(n_units, dtype=np.int64)
@@ -131,4 +141,4 @@ def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen >= 0))
     return FlowResult(chosen=chosen, optimal=optimal_secondary, served_bound=served,
                       arcs=(tails, heads, caps, costs, flows), nodes=nodes,
-                      first_pair_arc=n_units)
+                      first_pair_arc=n_units, cost_unit=g)

@@ -73,3 +73,12 @@ def test_solver_is_a_pure_library():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not {n.split(".")[0] for n in names} & banned, path.name
+
+
+def test_team_with_an_unfillable_slot_stays_whole_across_parts():
+    """A team whose second slot has no candidate is unserved, also when parts are split."""
+    team = [{"role": "social_worker", "count": 1}, {"role": "organization", "count": 1}]
+    plan = solve(problem([req("t", 0, team=team, window=[480, 600]),
+                          req("far", 50_000, window=[480, 600])],
+                         [resp("sw", 100, kind="social_worker"), resp("v", 50_100)]))
+    assert {a.request_id for a in plan.assignments} == {"far"}

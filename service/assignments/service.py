@@ -57,6 +57,11 @@ def create_assignment(
     if request.state in FINAL_STATES:
         raise Conflict(f"The request is {request.state}; it takes no more assignments.")
     _check_responder(session, principal, data, request)
+    if data.fund_id is not None:
+        # Only that the fund exists and is visible; eligibility and balance come with payment.
+        from service.funds import service as funds
+
+        funds.visible_fund(session, principal, data.fund_id, "fund_id")
     if repo.holds_live(session, request.id, data.responder_id):
         raise _double_booked(data.responder_id)
     assignment = Assignment(

@@ -5,15 +5,13 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
+from service.assignments.models import Assignment
 from service.auth.principal import Principal, Role
 from service.pagination import PageParams, fetch_page
 from service.requests.models import ServiceRequest
 
 
 def _assigned_to(responder_id: str | None):  # type: ignore[no-untyped-def]
-    # Imported here: assignments import this module, and a responder's view is the only user.
-    from service.assignments.models import Assignment
-
     return exists().where(
         Assignment.request_id == ServiceRequest.id, Assignment.responder_id == responder_id
     )

@@ -49,9 +49,13 @@ def _post(client, key: str, body: dict):
 
 def test_dispatcher_offers_a_request(client, world, setup):
     """A new assignment is offered now, in the request's community, and reads back the same."""
+    fund = client.post(
+        "/v1/funds", json={"name": "社区慈善基金", "community_id": world.a.community_id},
+        headers=headers(world.a.dispatcher),
+    ).json()
     body = _offer(
         setup, planned_start="2026-03-02T09:30:00+08:00", respond_by="2026-03-02T08:30:00+08:00",
-        travel_minutes=12, distance_m=2400, fund_id="fund-1", note="带上药盒",
+        travel_minutes=12, distance_m=2400, fund_id=fund["id"], note="带上药盒",
     )
     response = _post(client, world.a.dispatcher, body)
     assert response.status_code == 201, response.text
@@ -60,6 +64,7 @@ def test_dispatcher_offers_a_request(client, world, setup):
     assert created["community_id"] == world.a.community_id and created["role"] == "volunteer"
     assert created["planned_start"].startswith("2026-03-02T01:30:00")
     assert created["accepted_at"] is None and created["completed_at"] is None
+    assert created["fund_id"] == fund["id"]
     fetched = client.get(f"/v1/assignments/{created['id']}", headers=headers(world.a.dispatcher))
     assert fetched.status_code == 200 and fetched.json() == created
 
@@ -178,6 +183,7 @@ def test_only_dispatchers_assign(client, world, session, setup, role):
 BAD_INPUT = {
     "unknown request": ({"request_id": "no-such-request"}, "request_id"),
     "unknown responder": ({"responder_id": "no-such-responder"}, "responder_id"),
+    "unknown fund": ({"fund_id": "no-such-fund"}, "fund_id"),
     "unknown role": ({"role": "doctor"}, "role"),
     "naive datetime": ({"planned_start": "2026-03-02T09:30:00"}, "planned_start"),
     "negative distance": ({"distance_m": -5}, "distance_m"),

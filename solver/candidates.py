@@ -175,25 +175,27 @@ def build_candidates(ix: Index, knn: int | None = None,
     mask = np.zeros(nr, dtype=bool)
     mask[open_reqs] = True
     pr, pj, metres, minutes = _apply_travel(ix, pr, pj, metres, mask)
-    # request-level filters (shared by every slot of a team)
-    keep = time_fits(ix, pr, pj, minutes)
+    # request-level filters (shared by every slot of a team), each evaluated only on the
+    # pairs it can reject
+    keep = np.ones(len(pr), dtype=bool)
+    timed = np.array([r.window is not None for r in reqs], dtype=bool)
+    shifted = np.array([j.shifts is not None for j in problem.responders], dtype=bool)
+    sub = np.flatnonzero(timed[pr] | shifted[pj])
+    keep[sub] = time_fits(ix, pr[sub], pj[sub], minutes[sub])
     excl = [ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
             for x in r.excluded_responders if x in ix.resp_pos]
-    keep &= ~_keys_in(pr * nj + pj, excl)
-    zones = {z: i for i, z in enumerate(sorted({r.zone_id for r in reqs if r.zone_id}
-                                               | {z for j in problem.responders
-                                                  for z in j.zone_clearances}))}
+    if excl:
+        keep &= ~_keys_in(pr * nj + pj, excl)
     needs = np.array([r.needs_clearance for r in reqs], dtype=bool)
-    r_zone = np.array([zones.get(r.zone_id, 0) if r.zone_id else 0 for r in reqs], np.int64)
-    clear = [ji * len(zones) + zones[z] for ji, j in enumerate(problem.responders)
-             for z in j.zone_clearances]
-    keep &= ~needs[pr] | _keys_in(pj * max(len(zones), 1) + r_zone[pr], clear)
-    cats = {c: i for i, c in enumerate(sorted({r.category for r in reqs}))}
+    sub = np.flatnonzero(needs[pr])
+    if len(sub):
+        keep[sub] &= _member(ix, pj[sub], [r.zone_id for r in reqs], pr[sub],
+                             lambda j: j.zone_clearances)
     any_cat = np.array([j.categories is None for j in problem.responders], dtype=bool)
-    offered = [ji * len(cats) + cats[c] for ji, j in enumerate(problem.responders)
-               for c in (j.categories or ()) if c in cats]
-    r_cat = np.array([cats[r.category] for r in reqs], dtype=np.int64)
-    keep &= any_cat[pj] | _keys_in(pj * max(len(cats), 1) + r_cat[pr], offered)
+    sub = np.flatnonzero(~any_cat[pj])
+    if len(sub):
+        keep[sub] &= _member(ix, pj[sub], [r.category for r in reqs], pr[sub],
+                             lambda j: j.categories or ())
     dur = np.array([r.duration for r in reqs], dtype=np.int64)
     qty = np.array([r.quantity for r in reqs], dtype=np.int64)
     keep &= ((ix.j_tasks_left[pj] >= 1) & (qty[pr] <= ix.j_load_left[pj])
@@ -257,21 +259,31 @@ def sort_pairs(cand: Candidates) -> Candidates:
     return cand.take(order)
 
 
+def _member(ix: Index, pj: np.ndarray, r_names: list, pr: np.ndarray, names_of) -> np.ndarray:
+    """Per pair: whether responder pj lists the request's name (zone, category, community)."""
+    codes = {n: i for i, n in enumerate(sorted({n for n in r_names if n is not None}))}
+    if not codes:
+        return np.zeros(len(pj), dtype=bool)
+    r_code = np.array([codes.get(n, -1) if n is not None else -1 for n in r_names],
+                      dtype=np.int64)[pr]
+    nj, nc = len(ix.j_lon), len(codes)
+    member = np.zeros((nj, nc), dtype=bool)  # nj x names: small next to the pair arrays
+    for ji, j in enumerate(ix.problem.responders):
+        for n in names_of(j):
+            if n in codes:
+                member[ji, codes[n]] = True
+    return (r_code >= 0) & member[pj, np.maximum(r_code, 0)]
+
+
 def pair_secondary(ix: Index, pr, pj, metres) -> np.ndarray:
     """Travel cost minus preference bonuses per pair, in milli-points (rounded)."""
     problem = ix.problem
     p = problem.params
-    nj = len(ix.j_lon)
-    prev = [ri * nj + ix.resp_pos[r.previous_responder] for ri, r in enumerate(problem.requests)
-            if r.previous_responder in ix.resp_pos]
-    comm = {c: i for i, c in enumerate(sorted({r.community_id for r in problem.requests
-                                               if r.community_id}))}
-    r_comm = np.array([comm.get(r.community_id, -1) if r.community_id else -1
-                       for r in problem.requests], dtype=np.int64)
-    serves = [ji * len(comm) + comm[c] for ji, j in enumerate(problem.responders)
-              for c in j.community_ids if c in comm]
-    same = (r_comm[pr] >= 0) & _keys_in(pj * max(len(comm), 1) + r_comm[pr], serves)
-    cont = _keys_in(pr * nj + pj, prev)
+    prev = np.array([ix.resp_pos.get(r.previous_responder, -1) if r.previous_responder
+                     else -1 for r in problem.requests], dtype=np.int64)
+    cont = prev[pr] == pj
+    same = _member(ix, pj, [r.community_id for r in problem.requests], pr,
+                   lambda j: j.community_ids)
     sec = (p.travel_weight_per_km * metres - 1000 * p.continuity_bonus * cont
            - 1000 * p.same_community_bonus * same)
     return np.rint(sec).astype(np.int64)

@@ -42,6 +42,9 @@ class Candidates:
                        p_id=self.p_id[idx])
 
 
+RESPONDER_CHUNK = 2_000  # responders per ball-query batch (bounds temporary memory)
+
+
 def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
     if not allowed:
         return np.zeros(len(keys), dtype=bool)
@@ -51,7 +54,8 @@ def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
 def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the
     request's limit, by great-circle distance. One ball query per responder, so the work
-    grows with the pairs found, not with requests x responders."""
+    grows with the pairs found, not with requests x responders; responders go in chunks so
+    the Python lists the KD-tree returns never hold more than a chunk's pairs."""
     problem = ix.problem
     nj = len(ix.j_lon)
     empty = np.zeros(0, dtype=np.int64)
@@ -59,18 +63,27 @@ def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         return empty, empty, empty
     r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
     chords = np.array([geo.chord_for(m) for m in ix.j_radius], dtype=np.float64)
-    hits = r_tree.query_ball_point(geo.to_sphere(ix.j_lon, ix.j_lat), chords,
-                                   return_sorted=False, workers=-1)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=nj)
-    if counts.sum() == 0:
-        return empty, empty, empty
-    pj = np.repeat(np.arange(nj, dtype=np.int64), counts)
-    pr = reqs[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
-    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
     limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
                       for r in problem.requests], dtype=np.int64)
-    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
-    return pr[keep], pj[keep], metres[keep]
+    points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    out_r, out_j, out_m = [], [], []
+    for lo in range(0, nj, RESPONDER_CHUNK):
+        hi = min(nj, lo + RESPONDER_CHUNK)
+        hits = r_tree.query_ball_point(points[lo:hi], chords[lo:hi], return_sorted=False,
+                                       workers=-1)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=hi - lo)
+        if counts.sum() == 0:
+            continue
+        pj = np.repeat(np.arange(lo, hi, dtype=np.int64), counts)
+        pr = reqs[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
+        metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+        keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+        out_r.append(pr[keep])
+        out_j.append(pj[keep])
+        out_m.append(metres[keep])
+    if not out_r:
+        return empty, empty, empty
+    return np.concatenate(out_r), np.concatenate(out_j), np.concatenate(out_m)
 
 
 def _apply_travel(ix: Index, pr, pj, metres, reqs_mask):

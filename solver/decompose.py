@@ -21,7 +21,7 @@ from solver.index import Index
 PARALLEL_MIN_PAIRS = 200_000  # below this a part solves faster than a process starts
 WORKERS = 2
 
-_shared: tuple | None = None  # (ix, parts, budgets, seed) for forked workers
+_shared: tuple | None = None  # (ix, parts, budgets, seed, deadline) for forked workers
 
 
 def parts(ix: Index, cand: Candidates) -> list[np.ndarray]:
@@ -78,12 +78,12 @@ def sub_candidates(cand: Candidates, units: np.ndarray) -> Candidates:
 def _solve_shared(i: int):
     from solver.engine import solve_part
 
-    ix, subs, budgets, seed = _shared
-    return solve_part(ix, subs[i], budgets[i], seed)
+    ix, subs, budgets, seed, deadline = _shared
+    return solve_part(ix, subs[i], budgets[i], seed, deadline)
 
 
 def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
-                time_limit: float, seed: int) -> list[tuple]:
+                time_limit: float, seed: int, deadline: float) -> list:
     """solve_part for every part; results in part order."""
     global _shared
     from solver.engine import solve_part
@@ -95,8 +95,8 @@ def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
     share = sizes / sizes.sum() * (WORKERS if parallel else 1)
     budgets = [max(0.2, min(time_limit, time_limit * s)) for s in share]
     if not parallel:
-        return [solve_part(ix, s, b, seed) for s, b in zip(subs, budgets, strict=True)]
-    _shared = (ix, subs, budgets, seed)
+        return [solve_part(ix, s, b, seed, deadline) for s, b in zip(subs, budgets, strict=True)]
+    _shared = (ix, subs, budgets, seed, deadline)
     try:
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=WORKERS, mp_context=ctx) as pool:

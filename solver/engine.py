@@ -38,9 +38,11 @@ def _global(cand: Candidates, choices: dict[int, Choice]) -> dict[int, Choice]:
             for ri, c in choices.items()}
 
 
-def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int) -> PartResult:
-    """One independent part within `time_limit` seconds: the exact flow when it applies,
-    else greedy then CP-SAT."""
+def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
+               deadline: float | None = None) -> PartResult:
+    """One independent part with a nominal `time_limit` in seconds (deterministic choices
+    follow it) and a wall-clock `deadline`: the exact flow when it applies, else greedy then
+    CP-SAT."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
         chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
@@ -52,7 +54,8 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int) -> Par
     relax = served_upper_bound(ix, cand)
     if served_weight(ix, greedy) >= relax and time_limit < 1.0:
         return PartResult(_global(cand, greedy), "greedy", False, relax)
-    res = solve_cpsat(ix, cand, greedy, started + time_limit, seed)
+    stop = started + time_limit if deadline is None else min(deadline, started + time_limit)
+    res = solve_cpsat(ix, cand, greedy, time_limit, stop, seed)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
     if res.status == "timeout_no_solution" or (
             served_weight(ix, res.choices) < served_weight(ix, greedy)):
@@ -76,11 +79,12 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
     units = parts(ix, cand)
     # leave time to explain the unassigned and assemble the plan after the models stop
     reserve = 0.05 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
-    budget = max(0.1, time_limit - reserve - (time.perf_counter() - started))
+    budget = max(0.1, time_limit - reserve)
+    deadline = started + budget
     if len(units) <= 1:
-        results = [solve_part(ix, cand, budget, seed)]
+        results = [solve_part(ix, cand, budget, seed, deadline)]
     else:
-        results = solve_parts(ix, cand, units, budget, seed)
+        results = solve_parts(ix, cand, units, budget, seed, deadline)
     choices: dict[int, Choice] = {}
     for res in results:
         choices.update(res.choices)

@@ -25,6 +25,7 @@ PAIRS_PER_SECOND = 2_500  # pairs kept per second of nominal budget: building ta
 MIN_PAIRS = 5_000
 DETERMINISTIC_SHARE = 0.3  # deterministic-time units per nominal second (about 1:1 when idle)
 MAX_KEEP_PER_MEMBER = 8    # best pairs kept per needed member when restricting
+LIGHT_PRESOLVE_PAIRS = 5_000
 MAX_CUTS = 60           # tangent cuts for convex fairness; beyond this, a product constraint
 _FIT = 2**44            # CP-SAT's LP and search suffer far before int64 overflows
 
@@ -228,6 +229,10 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
     solver.parameters.max_deterministic_time = max(0.5, DETERMINISTIC_SHARE * nominal)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = 1
+    if n_pairs > LIGHT_PRESOLVE_PAIRS:
+        # a full presolve of a big model can eat the whole budget before the hint is tried
+        solver.parameters.max_presolve_iterations = 1
+        solver.parameters.symmetry_level = 0
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpResult({}, False, None, "timeout_no_solution")

@@ -18,7 +18,7 @@ from solver.plan import Plan
 from solver.problem import Problem
 
 
-ASSEMBLY_S_PER_REQUEST = 1e-4
+ASSEMBLY_S_PER_REQUEST = 2e-4
 
 
 @dataclass
@@ -78,7 +78,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
     cand = build_candidates(ix)
     units = parts(ix, cand)
     # leave time to explain the unassigned and assemble the plan after the models stop
-    reserve = 0.05 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
+    reserve = 0.2 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
     if len(units) <= 1:

@@ -27,20 +27,36 @@ def distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
 
 
 def trig(lon, lat) -> np.ndarray:
-    """(n, 3) radians lon, radians lat, cos lat: what pair_distance_m needs per point."""
+    """(3, n): radians lon, radians lat, cos lat (rows contiguous), for pair_distance_m."""
     lon = np.radians(np.asarray(lon, dtype=np.float64))
     lat = np.radians(np.asarray(lat, dtype=np.float64))
-    return np.column_stack((lon, lat, np.cos(lat)))
+    return np.ascontiguousarray(np.vstack((lon, lat, np.cos(lat))))
 
 
 def pair_distance_m(trig_a: np.ndarray, ia: np.ndarray, trig_b: np.ndarray,
                     ib: np.ndarray) -> np.ndarray:
-    """Rounded great-circle metres between points a[ia] and b[ib] (same formula as
-    haversine_m, with the per-point trigonometry done once)."""
-    a, b = trig_a[ia], trig_b[ib]
-    h = (np.sin((b[:, 1] - a[:, 1]) / 2) ** 2
-         + a[:, 2] * b[:, 2] * np.sin((b[:, 0] - a[:, 0]) / 2) ** 2)
-    return np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))).astype(np.int64)
+    """Rounded great-circle metres between points a[ia] and b[ib]: haversine_m's formula,
+    operation for operation (so the same floats), with per-point trigonometry done once and
+    temporaries reused (millions of pairs)."""
+    x = trig_b[1][ib]
+    x -= trig_a[1][ia]
+    x /= 2
+    np.sin(x, out=x)
+    x *= x
+    y = trig_b[0][ib]
+    y -= trig_a[0][ia]
+    y /= 2
+    np.sin(y, out=y)
+    y *= y
+    c = trig_a[2][ia]
+    c *= trig_b[2][ib]
+    c *= y
+    x += c
+    np.minimum(x, 1.0, out=x)
+    np.sqrt(x, out=x)
+    np.arcsin(x, out=x)
+    x *= 2 * EARTH_RADIUS_M
+    return np.rint(x).astype(np.int64)
 
 
 def travel_minutes(metres, speed_kmh) -> np.ndarray:

@@ -35,16 +35,22 @@ class PageParams:
         self.after = _decode(cursor) if cursor else None
 
 
+CURSOR_MARK = "k1:"
+
+
 def _encode(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode((CURSOR_MARK + key).encode()).decode().rstrip("=")
 
 
 def _decode(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        raw = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Unprocessable.on("cursor", "the cursor is not one this service issued") from None
+        raw = ""
+    if not raw.startswith(CURSOR_MARK):
+        raise Unprocessable.on("cursor", "the cursor is not one this service issued")
+    return raw.removeprefix(CURSOR_MARK)
 
 
 def fetch_page(session: Session, stmt: Select, key: InstrumentedAttribute, page: PageParams) -> tuple[list, str | None]:  # type: ignore[type-arg]

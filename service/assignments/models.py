@@ -52,5 +52,5 @@ class Assignment(Entity, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     travel_minutes: Mapped[int | None] = mapped_column(Integer)
     distance_m: Mapped[int | None] = mapped_column(Integer)
-    fund_id: Mapped[str | None] = mapped_column(String(36))
+    fund_id: Mapped[str | None] = mapped_column(ForeignKey("charity_fund.id"))
     note: Mapped[str | None] = mapped_column(Text)

@@ -61,8 +61,8 @@ class FundEntry(Entity, Base):
     fund_id: Mapped[str] = mapped_column(ForeignKey("charity_fund.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    # The service request the money is held or paid for (foreign key added with requests).
-    request_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The service request the money is held or paid for.
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("service_request.id"), index=True)
     note: Mapped[str | None] = mapped_column(String(500))
     donor: Mapped[str | None] = mapped_column(String(200))
 

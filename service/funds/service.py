@@ -195,6 +195,10 @@ def add_entry(
     get_fund(session, principal, fund_id)
     if data.donor is not None and data.kind is not schemas.EntryKind.deposit:
         raise Unprocessable.on("donor", "only a deposit has a donor")
+    if data.request_id is not None:
+        from service.requests.service import visible_request
+
+        visible_request(session, principal, data.request_id, "request_id")
     return post_entry(
         session,
         fund_id,

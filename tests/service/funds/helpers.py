@@ -48,3 +48,18 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> None
     assert response.headers["content-type"].startswith("application/problem+json")
     if field is not None:
         assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def create_request(client, key: str, community_id: str, grid_id: str) -> str:
+    """A real service request to tie ledger entries to."""
+    response = client.post(
+        "/v1/requests",
+        json={
+            "community_id": community_id, "grid_id": grid_id, "category_code": "micro_wish",
+            "location": {"type": "Point", "coordinates": [121.02, 30.70]},
+            "window_start": "2026-12-01T09:00:00+08:00", "window_end": "2026-12-01T17:00:00+08:00",
+        },
+        headers={"X-API-Key": key},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]

@@ -5,7 +5,7 @@ import pytest
 from service.funds.models import CharityFund
 from service.funds.service import available_fen, eligible
 from tests.service.conftest import headers, table_counts
-from tests.service.funds.helpers import FUNDS, assert_problem, create_fund, post_entry
+from tests.service.funds.helpers import FUNDS, assert_problem, create_fund, create_request, post_entry
 
 
 @pytest.fixture
@@ -28,8 +28,9 @@ def test_balances_follow_a_sequence_of_entries(client, world, fund):
         ("spend", 2_800, (7_700, 0, 7_700)),
         ("reservation", 7_700, (7_700, 7_700, 0)),
     ]
+    request_id = create_request(client, key, world.a.community_id, world.a.grid_id)
     for kind, amount, expected in steps:
-        response = post_entry(client, key, fund["id"], kind, amount, request_id="req-1")
+        response = post_entry(client, key, fund["id"], kind, amount, request_id=request_id)
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["entry"]["kind"] == kind and body["entry"]["amount_fen"] == amount
@@ -142,8 +143,9 @@ def test_entries_list_pages_and_filters(client, world, fund):
     """Entries list in creation order, page by cursor, and filter by kind and request."""
     key = world.a.dispatcher
     post_entry(client, key, fund["id"], "deposit", 1_000)
-    for i in range(4):
-        post_entry(client, key, fund["id"], "reservation", 100, request_id=f"req-{i}")
+    request_ids = [create_request(client, key, world.a.community_id, world.a.grid_id) for _ in range(4)]
+    for request_id in request_ids:
+        post_entry(client, key, fund["id"], "reservation", 100, request_id=request_id)
     url = f"{FUNDS}/{fund['id']}/entries"
     seen: list[int] = []
     params: dict[str, object] = {"limit": 2}
@@ -156,8 +158,17 @@ def test_entries_list_pages_and_filters(client, world, fund):
     assert seen == [1_000, 100, 100, 100, 100]
     kinds = client.get(url, params={"kind": "deposit"}, headers=headers(key)).json()["items"]
     assert [e["kind"] for e in kinds] == ["deposit"]
-    one = client.get(url, params={"request_id": "req-2"}, headers=headers(key)).json()["items"]
-    assert [e["request_id"] for e in one] == ["req-2"]
+    one = client.get(url, params={"request_id": request_ids[2]}, headers=headers(key)).json()["items"]
+    assert [e["request_id"] for e in one] == [request_ids[2]]
+
+
+def test_entry_for_unknown_request_is_422(client, world, fund, session):
+    """A ledger entry naming a request the caller cannot see is refused, nothing written."""
+    other = create_request(client, world.b.dispatcher, world.b.community_id, world.b.grid_id)
+    before = table_counts(session)
+    response = post_entry(client, world.a.dispatcher, fund["id"], "deposit", 100, request_id=other)
+    assert response.status_code == 422
+    assert table_counts(session) == before
 
 
 def test_entries_are_audited_under_the_funds_community(client, world, session, fund):

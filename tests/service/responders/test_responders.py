@@ -2,7 +2,6 @@
 
 import pytest
 
-from service.catalogue.models import ServiceCategory
 from tests.service.conftest import headers
 from tests.service.responders import bodies
 
@@ -108,13 +107,7 @@ def test_dispatcher_keeps_communities_it_cannot_see(client, world):
 
 
 def test_organization_with_known_categories(client, world, session):
-    """An organization lists the catalogue categories it serves."""
-    session.add(
-        ServiceCategory(
-            code="meal_delivery", name_zh="送餐", name_en="Meal delivery", default_duration_min=30
-        )
-    )
-    session.commit()
+    """An organization lists the catalogue categories it serves (the seeded menu has them)."""
     body = bodies.organization(world.a.community_id, service_categories=["meal_delivery"])
     assert create(client, world.a.dispatcher, body)["service_categories"] == ["meal_delivery"]
 

@@ -249,15 +249,20 @@ def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
         first = np.repeat(r_units[pr, 0], per)
         pu = first + np.arange(len(idx)) - np.repeat(np.cumsum(per) - per, per)
         pr, pj, metres, minutes = pr[idx], pj[idx], metres[idx], minutes[idx]
-    role = np.array(u_role, dtype=np.int64)[pu] if len(u_role) else np.zeros(0, np.int64)
-    lic = np.array(u_lic, dtype=np.int64)[pu] if len(u_lic) else np.zeros(0, np.int64)
-    keep = (role < 0) | (ix.j_kind[pj] == role)
-    keep &= ix.j_licence[pj] >= lic
-    if len(pu) and u_quals.any():
-        need = u_quals[pu]
-        for w in range(need.shape[1]):
-            keep &= (need[:, w] & ~ix.j_quals[pj, w]) == 0
-    pu, pr, pj, metres, minutes = (a[keep] for a in (pu, pr, pj, metres, minutes))
+    # slot rules (role, licence, qualifications), checked only on pairs whose unit has any
+    keep = np.ones(len(pu), dtype=bool)
+    role = np.array(u_role, dtype=np.int64)
+    lic = np.array(u_lic, dtype=np.int64)
+    ruled = (role >= 0) | (lic > 0) | u_quals.any(axis=1)
+    sub = np.flatnonzero(ruled[pu]) if len(pu) else np.zeros(0, dtype=np.int64)
+    if len(sub):
+        su, sj = pu[sub], pj[sub]
+        ok = ((role[su] < 0) | (ix.j_kind[sj] == role[su])) & (ix.j_licence[sj] >= lic[su])
+        for w in range(u_quals.shape[1]):
+            ok &= (u_quals[su, w] & ~ix.j_quals[sj, w]) == 0
+        keep[sub] = ok
+    if not keep.all():
+        pu, pr, pj, metres, minutes = (a[keep] for a in (pu, pr, pj, metres, minutes))
     return Candidates(
         u_req=u_req_a, u_slot=np.array(u_slot, dtype=np.int64),
         u_count=np.array(u_count, dtype=np.int64), r_units=r_units, p_unit=pu, p_req=pr,

@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from solver import flow
 from solver.assemble import build_plan
 from solver.bound import served_upper_bound
-from solver.certify import count_variant_likely, solve_nearest
 from solver.candidates import Candidates, build_candidates, sort_pairs
+from solver.certify import count_variant_likely, solve_nearest
 from solver.cpsat import solve_cpsat
 from solver.decompose import parts, solve_parts
 from solver.greedy import Choice, solve_greedy
 from solver.index import Index, build_index
 from solver.plan import Plan
 from solver.problem import Problem
-
 
 ASSEMBLY_S_PER_REQUEST = 2e-4
 

@@ -43,7 +43,6 @@ def who(r: Request, slot=None) -> str:
 
 
 def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
-    problem = ix.problem
     quals = slot.qualifications if slot else r.qualifications
     need = _bitmasks([quals], ix.qual_codes)[0]
     ok = np.all((need & ~ix.j_quals) == 0, axis=1)

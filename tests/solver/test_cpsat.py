@@ -90,7 +90,7 @@ def test_team_slots_filled_by_role_and_members_share_start():
                     resp("sw2", 100, kind="social_worker"),
                     resp("v1", 300), resp("v2", 400), resp("v3", 900)])
     a = plan.assignments[0]
-    assert sorted(zip(a.roles, a.responder_ids)) == [
+    assert sorted(zip(a.roles, a.responder_ids, strict=True)) == [
         ("social_worker", "sw1"), ("volunteer", "v1"), ("volunteer", "v2")]
     assert a.start is not None
 

@@ -5,10 +5,10 @@ import random
 from conftest import problem, req, resp
 
 from solver import solve
+from solver.candidates import build_candidates
 from solver.certify import solve_nearest
 from solver.flow import is_count_variant
 from solver.index import build_index
-from solver.candidates import build_candidates
 
 
 def _count_instance(seed=0, n_req=60, n_resp=15, **params):

@@ -29,7 +29,14 @@ def _load_demo() -> bool:
         return load_demo(session)
 
 
-def _issue_key(role: str, name: str, community_codes: Sequence[str], street_code: str | None, responder_id: str | None, days: int) -> str:
+def _issue_key(
+    role: str,
+    name: str,
+    community_codes: Sequence[str],
+    street_code: str | None,
+    responder_id: str | None,
+    days: int,
+) -> str:
     from sqlalchemy import select
 
     from service.auth.models import ApiKey
@@ -65,8 +72,13 @@ def _issue_key(role: str, name: str, community_codes: Sequence[str], street_code
         secret, prefix = generate_key()
         session.add(
             ApiKey(
-                name=name, prefix=prefix, key_hash=hash_key(secret), role=role_value.value,
-                community_ids=community_ids, street_id=street_id, responder_id=responder_id,
+                name=name,
+                prefix=prefix,
+                key_hash=hash_key(secret),
+                role=role_value.value,
+                community_ids=community_ids,
+                street_id=street_id,
+                responder_id=responder_id,
                 expires_at=utcnow() + timedelta(days=days),
             )
         )
@@ -96,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wushe", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate and serve the API")
-    serve.add_argument("--demo", action="store_true", help="load the demo community and print a key")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo community and print a key"
+    )
     serve.add_argument("--host", default=settings.host)
     serve.add_argument("--port", type=int, default=settings.port)
     commands.add_parser("migrate", help="upgrade the database to the latest schema")
@@ -126,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Dispatcher key (shown once): {_demo_key()}")
         elif args.command == "create-key":
             _migrate()
-            secret = _issue_key(args.role, args.name, args.community, args.street, args.responder_id, args.days)
+            secret = _issue_key(
+                args.role, args.name, args.community, args.street, args.responder_id, args.days
+            )
             print(secret)
     except CliError as exc:
         print(f"wushe: {exc}", file=sys.stderr)

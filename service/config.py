@@ -11,9 +11,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WUSHE_", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = Field(
-        default="sqlite:///./wushe.db", validation_alias="DATABASE_URL"
-    )
+    database_url: str = Field(default="sqlite:///./wushe.db", validation_alias="DATABASE_URL")
     host: str = "127.0.0.1"
     port: int = 8000
     page_size_default: int = 50

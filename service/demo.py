@@ -31,13 +31,59 @@ RESIDENTS = [
 
 RESPONDERS = [
     # name, kind, offset, extra fields
-    ("周敏", "social_worker", (0.001, 0.000), {"licence_level": "senior", "is_supervisor": True, "qualifications": ["counselling", "mediation"]}),
-    ("吴磊", "social_worker", (-0.002, 0.001), {"licence_level": "assistant", "qualifications": ["counselling"]}),
-    ("孙丽", "volunteer", (0.003, 0.002), {"volunteer_groups": ["daily_care"], "is_party_member": True, "qualifications": ["medicine"]}),
-    ("郑浩", "volunteer", (-0.004, -0.002), {"volunteer_groups": ["emergency_team"], "qualifications": ["medicine"], "load_capacity": 20}),
-    ("冯洁", "volunteer", (0.002, -0.003), {"volunteer_groups": ["daily_care", "emergency_team"], "qualifications": ["tutoring"]}),
+    (
+        "周敏",
+        "social_worker",
+        (0.001, 0.000),
+        {
+            "licence_level": "senior",
+            "is_supervisor": True,
+            "qualifications": ["counselling", "mediation"],
+        },
+    ),
+    (
+        "吴磊",
+        "social_worker",
+        (-0.002, 0.001),
+        {"licence_level": "assistant", "qualifications": ["counselling"]},
+    ),
+    (
+        "孙丽",
+        "volunteer",
+        (0.003, 0.002),
+        {
+            "volunteer_groups": ["daily_care"],
+            "is_party_member": True,
+            "qualifications": ["medicine"],
+        },
+    ),
+    (
+        "郑浩",
+        "volunteer",
+        (-0.004, -0.002),
+        {
+            "volunteer_groups": ["emergency_team"],
+            "qualifications": ["medicine"],
+            "load_capacity": 20,
+        },
+    ),
+    (
+        "冯洁",
+        "volunteer",
+        (0.002, -0.003),
+        {"volunteer_groups": ["daily_care", "emergency_team"], "qualifications": ["tutoring"]},
+    ),
     ("何军", "community_staff", (0.000, 0.001), {"qualifications": ["mediation"]}),
-    ("东湖颐养中心", "organization", (0.005, 0.000), {"registered_name": "平湖市东湖颐养服务中心", "service_categories": ["elder_care_visit", "meal_delivery"], "slots_per_day": 10}),
+    (
+        "东湖颐养中心",
+        "organization",
+        (0.005, 0.000),
+        {
+            "registered_name": "平湖市东湖颐养服务中心",
+            "service_categories": ["elder_care_visit", "meal_delivery"],
+            "slots_per_day": 10,
+        },
+    ),
 ]
 
 WEEKDAY_SHIFTS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(7)]
@@ -47,18 +93,29 @@ def _place(session: Session) -> tuple[Community, list[Grid]]:
     district = District(code="330482", name="平湖市", lon=121.02, lat=30.70)
     session.add(district)
     session.flush()
-    street = Street(district_id=district.id, code="330482001", name="当湖街道", lon=121.02, lat=30.70)
+    street = Street(
+        district_id=district.id, code="330482001", name="当湖街道", lon=121.02, lat=30.70
+    )
     session.add(street)
     session.flush()
     community = Community(
-        street_id=street.id, code=DEMO_COMMUNITY_CODE, name="东湖社区",
-        lon=CENTRE[0], lat=CENTRE[1], auto_dispatch=True,
+        street_id=street.id,
+        code=DEMO_COMMUNITY_CODE,
+        name="东湖社区",
+        lon=CENTRE[0],
+        lat=CENTRE[1],
+        auto_dispatch=True,
     )
     session.add(community)
     session.flush()
     grids = [
-        Grid(community_id=community.id, code=f"{DEMO_COMMUNITY_CODE}-G{n}", name=f"第{n}网格",
-             lon=CENTRE[0] + 0.003 * (n - 2), lat=CENTRE[1])
+        Grid(
+            community_id=community.id,
+            code=f"{DEMO_COMMUNITY_CODE}-G{n}",
+            name=f"第{n}网格",
+            lon=CENTRE[0] + 0.003 * (n - 2),
+            lat=CENTRE[1],
+        )
         for n in (1, 2, 3)
     ]
     session.add_all(grids)
@@ -77,36 +134,63 @@ def load_demo(session: Session) -> bool:
     community, grids = _place(session)
     residents = [
         Resident(
-            community_id=community.id, grid_id=grids[g].id, name=name, phone=f"1380000{n:04d}",
-            address=f"东湖小区{n + 1}幢{101 + n}室", tags=tags,
-            lon=CENTRE[0] + dx, lat=CENTRE[1] + dy,
+            community_id=community.id,
+            grid_id=grids[g].id,
+            name=name,
+            phone=f"1380000{n:04d}",
+            address=f"东湖小区{n + 1}幢{101 + n}室",
+            tags=tags,
+            lon=CENTRE[0] + dx,
+            lat=CENTRE[1] + dy,
         )
         for n, (name, tags, (dx, dy), g) in enumerate(RESIDENTS)
     ]
     session.add_all(residents)
     for n, (name, kind, (dx, dy), extra) in enumerate(RESPONDERS):
         responder = Responder(
-            kind=kind, name=name, phone=f"1390000{n:04d}", lon=CENTRE[0] + dx, lat=CENTRE[1] + dy,
-            radius_m=5000, travel_mode="ebike", speed_kmh=18.0, weekly_shifts=WEEKDAY_SHIFTS,
-            max_tasks_per_day=6, max_minutes_per_day=360, load_capacity=extra.pop("load_capacity", 10),
+            kind=kind,
+            name=name,
+            phone=f"1390000{n:04d}",
+            lon=CENTRE[0] + dx,
+            lat=CENTRE[1] + dy,
+            radius_m=5000,
+            travel_mode="ebike",
+            speed_kmh=18.0,
+            weekly_shifts=WEEKDAY_SHIFTS,
+            max_tasks_per_day=6,
+            max_minutes_per_day=360,
+            load_capacity=extra.pop("load_capacity", 10),
             **extra,
         )
         session.add(responder)
         session.flush()
         session.add(ResponderCommunity(responder_id=responder.id, community_id=community.id))
     fund = CharityFund(
-        name="东湖社区慈善基金", community_id=community.id,
-        eligible_categories=["micro_wish", "medicine_delivery"], eligible_tags=None,
+        name="东湖社区慈善基金",
+        community_id=community.id,
+        eligible_categories=["micro_wish", "medicine_delivery"],
+        eligible_tags=None,
     )
     session.add(fund)
     session.flush()
-    session.add(FundEntry(fund_id=fund.id, fund=fund, kind="deposit", amount_fen=500_000, donor="平湖慈善总会", note="年度拨款"))
+    session.add(
+        FundEntry(
+            fund_id=fund.id,
+            fund=fund,
+            kind="deposit",
+            amount_fen=500_000,
+            donor="平湖慈善总会",
+            note="年度拨款",
+        )
+    )
     _requests(session, community, grids, residents)
     session.flush()
     return True
 
 
-def _requests(session: Session, community: Community, grids: list[Grid], residents: list[Resident]) -> None:
+def _requests(
+    session: Session, community: Community, grids: list[Grid], residents: list[Resident]
+) -> None:
     categories = {c.code: c for c in session.scalars(select(ServiceCategory))}
     today = datetime.now(SHANGHAI)
     wanted = [
@@ -124,12 +208,23 @@ def _requests(session: Session, community: Community, grids: list[Grid], residen
         resident = residents[who]
         session.add(
             ServiceRequest(
-                community_id=community.id, grid_id=resident.grid_id, resident_id=resident.id,
-                category_code=code, lon=resident.lon, lat=resident.lat,
-                window_start=_at(day, start), window_end=_at(day, end), urgency=urgency,
-                duration_min=category.default_duration_min, quantity=quantity, cost_fen=cost,
+                community_id=community.id,
+                grid_id=resident.grid_id,
+                resident_id=resident.id,
+                category_code=code,
+                lon=resident.lon,
+                lat=resident.lat,
+                window_start=_at(day, start),
+                window_end=_at(day, end),
+                urgency=urgency,
+                duration_min=category.default_duration_min,
+                quantity=quantity,
+                cost_fen=cost,
                 required_qualifications=list(category.required_qualifications),
-                min_licence=category.min_licence, team=list(category.default_team),
-                source="console", external_id=f"demo-{n + 1}", state="submitted",
+                min_licence=category.min_licence,
+                team=list(category.default_team),
+                source="console",
+                external_id=f"demo-{n + 1}",
+                state="submitted",
             )
         )

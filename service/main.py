@@ -38,8 +38,13 @@ def create_app() -> FastAPI:
     errors.install(app)
 
     @app.middleware("http")
-    async def require_json(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    async def require_json(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        has_body = (
+            request.headers.get("content-length", "0") != "0"
+            or "transfer-encoding" in request.headers
+        )
         if request.method in JSON_BODY_METHODS and has_body:
             media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if media_type != "application/json":
@@ -70,8 +75,15 @@ def create_app() -> FastAPI:
         return {"status": "ready", "revision": revision}
 
     for router in (
-        auth_router, places_router, residents_router, responders_router, catalogue_router,
-        funds_router, requests_router, assignments_router, audit_router,
+        auth_router,
+        places_router,
+        residents_router,
+        responders_router,
+        catalogue_router,
+        funds_router,
+        requests_router,
+        assignments_router,
+        audit_router,
     ):
         app.include_router(router)
     return app

@@ -53,7 +53,9 @@ def _decode(cursor: str) -> str:
     return raw.removeprefix(CURSOR_MARK)
 
 
-def fetch_page(session: Session, stmt: Select, key: InstrumentedAttribute, page: PageParams) -> tuple[list, str | None]:  # type: ignore[type-arg]
+def fetch_page(
+    session: Session, stmt: Select, key: InstrumentedAttribute, page: PageParams
+) -> tuple[list, str | None]:  # type: ignore[type-arg]
     """Run ``stmt`` ordered by ``key`` from the cursor on; one extra row tells if more follow."""
     if page.after is not None:
         stmt = stmt.where(key > page.after)

@@ -9,9 +9,8 @@ Revision ID: 7d1f0a2c9e41
 Revises: bc02439c4c08
 """
 
-from collections.abc import Sequence
-
 import json
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op

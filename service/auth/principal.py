@@ -79,7 +79,9 @@ def _communities_of(session: Session, key: ApiKey) -> frozenset[str] | None:
         return None
     ids = set(key.community_ids or [])
     if key.street_id:
-        ids |= set(session.scalars(select(Community.id).where(Community.street_id == key.street_id)))
+        ids |= set(
+            session.scalars(select(Community.id).where(Community.street_id == key.street_id))
+        )
     if role is Role.grid_app and key.grid_ids:
         ids |= set(session.scalars(select(Grid.community_id).where(Grid.id.in_(key.grid_ids))))
     if role is Role.responder and key.responder_id:

@@ -17,11 +17,18 @@ Issuer = Annotated[Principal, Depends(require(Role.dispatcher))]
 @router.post("", status_code=201, responses=responses(*COMMON))
 def create_api_key(session: SessionDep, principal: Issuer, body: ApiKeyCreate) -> ApiKeyCreated:
     key, secret = keys.create(session, principal, body)
-    return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": secret})
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyOut.model_validate(key).model_dump(), "key": secret}
+    )
 
 
 @router.get("", responses=responses(*COMMON))
-def list_api_keys(session: SessionDep, principal: Issuer, page: Annotated[PageParams, Depends()], role: Role | None = None) -> Page[ApiKeyOut]:
+def list_api_keys(
+    session: SessionDep,
+    principal: Issuer,
+    page: Annotated[PageParams, Depends()],
+    role: Role | None = None,
+) -> Page[ApiKeyOut]:
     items, cursor = repo.list_keys(session, principal, page, role.value if role else None)
     return Page(items=[ApiKeyOut.model_validate(k) for k in items], next_cursor=cursor)
 

@@ -29,7 +29,13 @@ def list_districts(session: Session, principal: Principal, page: PageParams, cod
     return fetch_page(session, stmt, District.id, page)
 
 
-def list_streets(session: Session, principal: Principal, page: PageParams, district_id: str | None, code: str | None):  # type: ignore[no-untyped-def]
+def list_streets(
+    session: Session,
+    principal: Principal,
+    page: PageParams,
+    district_id: str | None,
+    code: str | None,
+):  # type: ignore[no-untyped-def]
     stmt = select(Street)
     if principal.community_ids is not None:
         stmt = stmt.where(
@@ -44,7 +50,13 @@ def list_streets(session: Session, principal: Principal, page: PageParams, distr
     return fetch_page(session, stmt, Street.id, page)
 
 
-def list_communities(session: Session, principal: Principal, page: PageParams, street_id: str | None, code: str | None):  # type: ignore[no-untyped-def]
+def list_communities(
+    session: Session,
+    principal: Principal,
+    page: PageParams,
+    street_id: str | None,
+    code: str | None,
+):  # type: ignore[no-untyped-def]
     stmt = _communities_visible(select(Community), principal)
     if street_id:
         stmt = stmt.where(Community.street_id == street_id)
@@ -53,7 +65,13 @@ def list_communities(session: Session, principal: Principal, page: PageParams, s
     return fetch_page(session, stmt, Community.id, page)
 
 
-def list_grids(session: Session, principal: Principal, page: PageParams, community_id: str | None, code: str | None):  # type: ignore[no-untyped-def]
+def list_grids(
+    session: Session,
+    principal: Principal,
+    page: PageParams,
+    community_id: str | None,
+    code: str | None,
+):  # type: ignore[no-untyped-def]
     stmt = select(Grid)
     if principal.community_ids is not None:
         stmt = stmt.where(Grid.community_id.in_(principal.community_ids))

@@ -50,7 +50,9 @@ def get_grid(session: Session, principal: Principal, grid_id: str) -> Grid:
     return grid
 
 
-def visible_community(session: Session, principal: Principal, community_id: str, field: str) -> Community:
+def visible_community(
+    session: Session, principal: Principal, community_id: str, field: str
+) -> Community:
     """A community named in a request body: unknown and invisible look the same (422)."""
     community = repo.get_community(session, community_id)
     if community is None or not principal.sees(community.id):
@@ -76,7 +78,9 @@ def _apply(obj: object, data: dict) -> None:  # type: ignore[type-arg]
             setattr(obj, key, value)
 
 
-def create_district(session: Session, principal: Principal, data: schemas.DistrictCreate) -> District:
+def create_district(
+    session: Session, principal: Principal, data: schemas.DistrictCreate
+) -> District:
     _admin_only(principal)
     _unique_code(session, District, data.code)
     district = District(code=data.code, name=data.name, lon=data.centre.lon, lat=data.centre.lat)
@@ -91,23 +95,32 @@ def create_street(session: Session, principal: Principal, data: schemas.StreetCr
         raise Unprocessable.on("district_id", f"unknown district {data.district_id!r}")
     _unique_code(session, Street, data.code)
     street = Street(
-        district_id=data.district_id, code=data.code, name=data.name,
-        lon=data.centre.lon, lat=data.centre.lat,
+        district_id=data.district_id,
+        code=data.code,
+        name=data.name,
+        lon=data.centre.lon,
+        lat=data.centre.lat,
     )
     session.add(street)
     session.flush()
     return street
 
 
-def create_community(session: Session, principal: Principal, data: schemas.CommunityCreate) -> Community:
+def create_community(
+    session: Session, principal: Principal, data: schemas.CommunityCreate
+) -> Community:
     _admin_only(principal)
     if repo.get_street(session, data.street_id) is None:
         raise Unprocessable.on("street_id", f"unknown street {data.street_id!r}")
     _unique_code(session, Community, data.code)
     community = Community(
-        street_id=data.street_id, code=data.code, name=data.name,
-        lon=data.centre.lon, lat=data.centre.lat,
-        outline=dump_json(data.outline), auto_dispatch=data.auto_dispatch,
+        street_id=data.street_id,
+        code=data.code,
+        name=data.name,
+        lon=data.centre.lon,
+        lat=data.centre.lat,
+        outline=dump_json(data.outline),
+        auto_dispatch=data.auto_dispatch,
     )
     session.add(community)
     session.flush()
@@ -120,15 +133,21 @@ def create_grid(session: Session, principal: Principal, data: schemas.GridCreate
     visible_community(session, principal, data.community_id, "community_id")
     _unique_code(session, Grid, data.code)
     grid = Grid(
-        community_id=data.community_id, code=data.code, name=data.name,
-        lon=data.centre.lon, lat=data.centre.lat, outline=dump_json(data.outline),
+        community_id=data.community_id,
+        code=data.code,
+        name=data.name,
+        lon=data.centre.lon,
+        lat=data.centre.lat,
+        outline=dump_json(data.outline),
     )
     session.add(grid)
     session.flush()
     return grid
 
 
-def update_district(session: Session, principal: Principal, district_id: str, data: schemas.PlaceUpdate) -> District:
+def update_district(
+    session: Session, principal: Principal, district_id: str, data: schemas.PlaceUpdate
+) -> District:
     district = get_district(session, principal, district_id)
     _admin_only(principal)
     _apply(district, data.model_dump(exclude_unset=True, mode="json"))
@@ -136,7 +155,9 @@ def update_district(session: Session, principal: Principal, district_id: str, da
     return district
 
 
-def update_street(session: Session, principal: Principal, street_id: str, data: schemas.PlaceUpdate) -> Street:
+def update_street(
+    session: Session, principal: Principal, street_id: str, data: schemas.PlaceUpdate
+) -> Street:
     street = get_street(session, principal, street_id)
     _admin_only(principal)
     _apply(street, data.model_dump(exclude_unset=True, mode="json"))
@@ -144,7 +165,9 @@ def update_street(session: Session, principal: Principal, street_id: str, data: 
     return street
 
 
-def update_community(session: Session, principal: Principal, community_id: str, data: schemas.CommunityUpdate) -> Community:
+def update_community(
+    session: Session, principal: Principal, community_id: str, data: schemas.CommunityUpdate
+) -> Community:
     community = get_community(session, principal, community_id)
     if principal.role not in (Role.admin, Role.dispatcher):
         raise Forbidden("Only dispatchers and admins change communities.")
@@ -153,7 +176,9 @@ def update_community(session: Session, principal: Principal, community_id: str, 
     return community
 
 
-def update_grid(session: Session, principal: Principal, grid_id: str, data: schemas.GridUpdate) -> Grid:
+def update_grid(
+    session: Session, principal: Principal, grid_id: str, data: schemas.GridUpdate
+) -> Grid:
     grid = get_grid(session, principal, grid_id)
     if principal.role not in (Role.admin, Role.dispatcher):
         raise Forbidden("Only dispatchers and admins change grids.")

@@ -34,7 +34,13 @@ def add_key(session: Session, role: Role, **scope: object) -> str:
     """Insert an API key directly and return its secret."""
     secret, prefix = generate_key()
     session.add(
-        ApiKey(name=f"{role.value} key", prefix=prefix, key_hash=hash_key(secret), role=role.value, **scope)
+        ApiKey(
+            name=f"{role.value} key",
+            prefix=prefix,
+            key_hash=hash_key(secret),
+            role=role.value,
+            **scope,
+        )
     )
     session.flush()
     return secret

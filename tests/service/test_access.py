@@ -54,26 +54,77 @@ def _populate(client, world, session) -> dict[str, str]:
     """One object of every kind in community A, made through the API as an admin."""
     admin = headers(world.admin)
     ids: dict[str, str] = {
-        "community_id": world.a.community_id, "grid_id": world.a.grid_id,
-        "street_id": world.a.street_id, "district_id": world.district_id, "code": "medicine_delivery",
+        "community_id": world.a.community_id,
+        "grid_id": world.a.grid_id,
+        "street_id": world.a.street_id,
+        "district_id": world.district_id,
+        "code": "medicine_delivery",
     }
-    resident = client.post("/v1/residents", json={"community_id": world.a.community_id, "grid_id": world.a.grid_id, "name": "张桂英", "phone": "13800000000", "address": "1幢101", "location": POINT, "tags": ["elderly"]}, headers=admin)
+    resident = client.post(
+        "/v1/residents",
+        json={
+            "community_id": world.a.community_id,
+            "grid_id": world.a.grid_id,
+            "name": "张桂英",
+            "phone": "13800000000",
+            "address": "1幢101",
+            "location": POINT,
+            "tags": ["elderly"],
+        },
+        headers=admin,
+    )
     assert resident.status_code == 201, resident.text
     ids["resident_id"] = resident.json()["id"]
-    responder = client.post("/v1/responders", json={"kind": "volunteer", "name": "孙丽", "location": POINT, "radius_m": 3000, "travel_mode": "walk", "community_ids": [world.a.community_id]}, headers=admin)
+    responder = client.post(
+        "/v1/responders",
+        json={
+            "kind": "volunteer",
+            "name": "孙丽",
+            "location": POINT,
+            "radius_m": 3000,
+            "travel_mode": "walk",
+            "community_ids": [world.a.community_id],
+        },
+        headers=admin,
+    )
     assert responder.status_code == 201, responder.text
     ids["responder_id"] = responder.json()["id"]
     start = datetime.now(UTC) + timedelta(hours=1)
-    request = client.post("/v1/requests", json={"community_id": world.a.community_id, "grid_id": world.a.grid_id, "resident_id": ids["resident_id"], "category_code": "medicine_delivery", "window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat()}, headers=admin)
+    request = client.post(
+        "/v1/requests",
+        json={
+            "community_id": world.a.community_id,
+            "grid_id": world.a.grid_id,
+            "resident_id": ids["resident_id"],
+            "category_code": "medicine_delivery",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=2)).isoformat(),
+        },
+        headers=admin,
+    )
     assert request.status_code == 201, request.text
     ids["request_id"] = request.json()["id"]
-    assignment = client.post("/v1/assignments", json={"request_id": ids["request_id"], "responder_id": ids["responder_id"], "role": "volunteer"}, headers=admin)
+    assignment = client.post(
+        "/v1/assignments",
+        json={
+            "request_id": ids["request_id"],
+            "responder_id": ids["responder_id"],
+            "role": "volunteer",
+        },
+        headers=admin,
+    )
     assert assignment.status_code == 201, assignment.text
     ids["assignment_id"] = assignment.json()["id"]
-    fund = client.post("/v1/funds", json={"name": "慈善基金", "community_id": world.a.community_id}, headers=admin)
+    fund = client.post(
+        "/v1/funds", json={"name": "慈善基金", "community_id": world.a.community_id}, headers=admin
+    )
     assert fund.status_code == 201, fund.text
     ids["fund_id"] = fund.json()["id"]
-    key = client.post("/v1/api-keys", json={"name": "a phone", "role": "grid_app", "grid_ids": [world.a.grid_id]}, headers=headers(world.a.dispatcher))
+    key = client.post(
+        "/v1/api-keys",
+        json={"name": "a phone", "role": "grid_app", "grid_ids": [world.a.grid_id]},
+        headers=headers(world.a.dispatcher),
+    )
     ids["key_id"] = key.json()["id"]
     world.a.extra["responder"] = add_key(session, Role.responder, responder_id=ids["responder_id"])
     session.commit()
@@ -94,7 +145,12 @@ def populated(client, world, session):
 
 def test_walk_covers_every_operation_in_the_spec():
     """The routes walked here are exactly the /v1 operations the app publishes."""
-    published = {(m.upper(), p) for p, ops in APP.openapi()["paths"].items() if p.startswith("/v1") for m in ops}
+    published = {
+        (m.upper(), p)
+        for p, ops in APP.openapi()["paths"].items()
+        if p.startswith("/v1")
+        for m in ops
+    }
     walked = {(m, r.path) for r in ROUTES for m in r.methods}
     assert walked == published and len(walked) > 30
 
@@ -114,15 +170,23 @@ def test_every_v1_route_needs_a_key(client, world, populated):
 
 def test_weaker_roles_are_forbidden(client, world, populated):
     """Each route answers 403 to every role it does not allow, even inside the right community."""
-    keys = {Role.dispatcher: world.a.dispatcher, Role.grid_app: world.a.grid_app, Role.responder: world.a.extra["responder"]}
+    keys = {
+        Role.dispatcher: world.a.dispatcher,
+        Role.grid_app: world.a.grid_app,
+        Role.responder: world.a.extra["responder"],
+    }
     tried = 0
     for route in ROUTES:
         allowed = _allowed_roles(route)
         for role, key in keys.items():
             if role in allowed:
                 continue
-            response = client.request(_method(route), _path(route, populated), json={}, headers=headers(key))
-            assert response.status_code == 403, f"{role} {_method(route)} {route.path}: {response.status_code}"
+            response = client.request(
+                _method(route), _path(route, populated), json={}, headers=headers(key)
+            )
+            assert response.status_code == 403, (
+                f"{role} {_method(route)} {route.path}: {response.status_code}"
+            )
             tried += 1
     assert tried > 0
 
@@ -136,8 +200,12 @@ def test_other_communitys_objects_are_not_found(client, world, populated):
         if Role.dispatcher not in _allowed_roles(route):
             continue
         body = VALID_BODIES.get(route.name, {})
-        response = client.request(_method(route), _path(route, populated), json=body, headers=headers(world.b.dispatcher))
-        assert response.status_code == 404, f"{_method(route)} {route.path}: {response.status_code} {response.text}"
+        response = client.request(
+            _method(route), _path(route, populated), json=body, headers=headers(world.b.dispatcher)
+        )
+        assert response.status_code == 404, (
+            f"{_method(route)} {route.path}: {response.status_code} {response.text}"
+        )
         tried += 1
     assert tried >= 10
 

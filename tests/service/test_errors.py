@@ -13,7 +13,9 @@ def test_malformed_json_is_400(client, world, session):
     """A body that is not JSON answers 400 problem+json."""
     before = table_counts(session)
     response = client.post(
-        "/v1/grids", content=b'{"code": "G9",', headers={**headers(world.a.dispatcher), "content-type": "application/json"}
+        "/v1/grids",
+        content=b'{"code": "G9",',
+        headers={**headers(world.a.dispatcher), "content-type": "application/json"},
     )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
@@ -24,7 +26,14 @@ def test_malformed_json_is_400(client, world, session):
 def test_wrong_content_type_is_415(client, world, session):
     """A form-encoded body is refused with 415 before anything runs."""
     before = table_counts(session)
-    response = client.post("/v1/grids", content=b"code=G9", headers={**headers(world.a.dispatcher), "content-type": "application/x-www-form-urlencoded"})
+    response = client.post(
+        "/v1/grids",
+        content=b"code=G9",
+        headers={
+            **headers(world.a.dispatcher),
+            "content-type": "application/x-www-form-urlencoded",
+        },
+    )
     assert response.status_code == 415
     assert response.json()["status"] == 415
     assert table_counts(session) == before
@@ -33,7 +42,9 @@ def test_wrong_content_type_is_415(client, world, session):
 def test_unknown_field_is_422_naming_it(client, world, session):
     """An unexpected field is refused and named, not silently dropped."""
     before = table_counts(session)
-    response = client.post("/v1/grids", json={**_grid(world), "colour": "red"}, headers=headers(world.a.dispatcher))
+    response = client.post(
+        "/v1/grids", json={**_grid(world), "colour": "red"}, headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["colour"]
     assert table_counts(session) == before
@@ -82,6 +93,8 @@ def test_unknown_route_is_problem_json(client):
 def test_explicit_null_on_required_field_is_422(client, world, session):
     """PATCH with name: null is refused instead of blanking the name."""
     before = table_counts(session)
-    response = client.patch(f"/v1/grids/{world.a.grid_id}", json={"name": None}, headers=headers(world.a.dispatcher))
+    response = client.patch(
+        f"/v1/grids/{world.a.grid_id}", json={"name": None}, headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 422
     assert table_counts(session) == before

@@ -12,6 +12,8 @@ def test_dispatcher_lists_only_own_community(client, world):
 
 def test_other_community_is_not_found(client, world):
     """Another community's object answers 404, as if it did not exist."""
-    response = client.get(f"/v1/communities/{world.b.community_id}", headers=headers(world.a.dispatcher))
+    response = client.get(
+        f"/v1/communities/{world.b.community_id}", headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -38,8 +38,10 @@ def setup(client, world) -> Setup:
 
 def _offer(setup: Setup, **fields) -> dict:
     return {
-        "request_id": setup.request["id"], "responder_id": setup.volunteer["id"],
-        "role": "volunteer", **fields,
+        "request_id": setup.request["id"],
+        "responder_id": setup.volunteer["id"],
+        "role": "volunteer",
+        **fields,
     }
 
 
@@ -50,12 +52,18 @@ def _post(client, key: str, body: dict):
 def test_dispatcher_offers_a_request(client, world, setup):
     """A new assignment is offered now, in the request's community, and reads back the same."""
     fund = client.post(
-        "/v1/funds", json={"name": "社区慈善基金", "community_id": world.a.community_id},
+        "/v1/funds",
+        json={"name": "社区慈善基金", "community_id": world.a.community_id},
         headers=headers(world.a.dispatcher),
     ).json()
     body = _offer(
-        setup, planned_start="2026-03-02T09:30:00+08:00", respond_by="2026-03-02T08:30:00+08:00",
-        travel_minutes=12, distance_m=2400, fund_id=fund["id"], note="带上药盒",
+        setup,
+        planned_start="2026-03-02T09:30:00+08:00",
+        respond_by="2026-03-02T08:30:00+08:00",
+        travel_minutes=12,
+        distance_m=2400,
+        fund_id=fund["id"],
+        note="带上药盒",
     )
     response = _post(client, world.a.dispatcher, body)
     assert response.status_code == 201, response.text
@@ -80,7 +88,8 @@ def test_a_team_gets_one_assignment_per_responder(client, world, setup):
     """Different responders may each hold a live assignment for one request."""
     first = _post(client, world.a.dispatcher, _offer(setup))
     second = _post(
-        client, world.a.dispatcher,
+        client,
+        world.a.dispatcher,
         _offer(setup, responder_id=setup.social_worker["id"], role="social_worker"),
     )
     assert (first.status_code, second.status_code) == (201, 201)
@@ -108,8 +117,10 @@ def test_responder_may_be_offered_again_after_declining(client, world, session, 
 def test_database_refuses_two_live_assignments(world, session, setup):
     """The partial unique index holds two live rows apart even when the service is bypassed."""
     row = dict(
-        request_id=setup.request["id"], responder_id=setup.volunteer["id"],
-        community_id=world.a.community_id, role="volunteer",
+        request_id=setup.request["id"],
+        responder_id=setup.volunteer["id"],
+        community_id=world.a.community_id,
+        role="volunteer",
     )
     session.add(Assignment(**row, state="declined"))
     session.add(Assignment(**row, state="offered"))

@@ -36,7 +36,9 @@ def _assign(client, key: str, request: dict, responder: dict) -> dict:
 @pytest.fixture
 def board(client, world, session) -> Board:
     make_category(client, world)
-    in_grid = make_request(client, world.a.dispatcher, request_body(world.a, grid_id=world.a.grid_id))
+    in_grid = make_request(
+        client, world.a.dispatcher, request_body(world.a, grid_id=world.a.grid_id)
+    )
     gridless = make_request(client, world.a.dispatcher, request_body(world.a))
     in_b = make_request(client, world.b.dispatcher, request_body(world.b))
     me = make_responder(client, world, [world.a.community_id])
@@ -62,14 +64,17 @@ def _ids(response) -> list[str]:
 def test_dispatcher_lists_its_communitys_assignments(client, world, board):
     """Dispatcher A lists A's assignments only; the admin lists all."""
     assert _ids(client.get("/v1/assignments", headers=headers(world.a.dispatcher))) == [
-        board.mine["id"], board.theirs["id"],
+        board.mine["id"],
+        board.theirs["id"],
     ]
     assert len(_ids(client.get("/v1/assignments", headers=headers(world.admin)))) == 3
 
 
 def test_other_community_is_not_found(client, world, board):
     """Dispatcher A asking for community B's assignment gets 404 problem+json."""
-    response = client.get(f"/v1/assignments/{board.other_community['id']}", headers=headers(world.a.dispatcher))
+    response = client.get(
+        f"/v1/assignments/{board.other_community['id']}", headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -99,7 +104,9 @@ def test_list_filters(client, world, board):
         f"community_id={world.b.community_id}": [board.other_community["id"]],
     }
     for query, expected in cases.items():
-        assert _ids(client.get(f"/v1/assignments?{query}", headers=headers(world.admin))) == expected, query
+        assert (
+            _ids(client.get(f"/v1/assignments?{query}", headers=headers(world.admin))) == expected
+        ), query
 
 
 def test_cursor_pages_through_everything_once(client, world, board):
@@ -119,13 +126,19 @@ def test_cursor_pages_through_everything_once(client, world, board):
 def test_dispatcher_replans_an_assignment(client, world, board):
     """planned_start, respond_by and note change; null clears them; the state stays."""
     url = f"/v1/assignments/{board.mine['id']}"
-    change = {"planned_start": "2026-03-02T10:00:00+08:00", "respond_by": "2026-03-02T09:00:00Z", "note": "改到十点"}
+    change = {
+        "planned_start": "2026-03-02T10:00:00+08:00",
+        "respond_by": "2026-03-02T09:00:00Z",
+        "note": "改到十点",
+    }
     response = client.patch(url, json=change, headers=headers(world.a.dispatcher))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["planned_start"].startswith("2026-03-02T02:00:00") and body["note"] == "改到十点"
     assert body["state"] == "offered"
-    cleared = client.patch(url, json={"note": None, "respond_by": None}, headers=headers(world.a.dispatcher))
+    cleared = client.patch(
+        url, json={"note": None, "respond_by": None}, headers=headers(world.a.dispatcher)
+    )
     assert cleared.json()["note"] is None and cleared.json()["respond_by"] is None
     assert cleared.json()["planned_start"] == body["planned_start"]
 
@@ -141,7 +154,9 @@ REFUSED = {
 def test_bad_changes_are_refused(client, world, session, board, change, field):
     """Anything but the planning fields, or a time without offset, is 422 and changes nothing."""
     before = table_counts(session)
-    response = client.patch(f"/v1/assignments/{board.mine['id']}", json=change, headers=headers(world.a.dispatcher))
+    response = client.patch(
+        f"/v1/assignments/{board.mine['id']}", json=change, headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 422
     assert field in [e["field"] for e in response.json()["errors"]]
     assert table_counts(session) == before
@@ -149,7 +164,11 @@ def test_bad_changes_are_refused(client, world, session, board, change, field):
 
 def test_other_community_patch_is_not_found(client, world, board):
     """Dispatcher B patching community A's assignment gets 404."""
-    response = client.patch(f"/v1/assignments/{board.mine['id']}", json={"note": "x"}, headers=headers(world.b.dispatcher))
+    response = client.patch(
+        f"/v1/assignments/{board.mine['id']}",
+        json={"note": "x"},
+        headers=headers(world.b.dispatcher),
+    )
     assert response.status_code == 404
 
 
@@ -157,5 +176,7 @@ def test_other_community_patch_is_not_found(client, world, board):
 def test_only_dispatchers_patch(client, world, board, who):
     """Grid apps and the assigned responder itself get 403 on PATCH."""
     key = world.a.grid_app if who == "grid_app" else board.my_key
-    response = client.patch(f"/v1/assignments/{board.mine['id']}", json={"note": "x"}, headers=headers(key))
+    response = client.patch(
+        f"/v1/assignments/{board.mine['id']}", json={"note": "x"}, headers=headers(key)
+    )
     assert response.status_code == 403

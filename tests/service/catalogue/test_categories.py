@@ -49,8 +49,12 @@ def test_category_with_team_and_licence_round_trips(client, world):
     """A "1+2+N" team, qualifications and a licence floor are stored and read back."""
     team = [{"role": "community_staff", "count": 1}, {"role": "social_worker", "count": 2}]
     _create(
-        client, world, "family_mediation", default_team=team,
-        required_qualifications=["mediation"], min_licence="intermediate",
+        client,
+        world,
+        "family_mediation",
+        default_team=team,
+        required_qualifications=["mediation"],
+        min_licence="intermediate",
     )
     response = client.get(f"{URL}/family_mediation", headers=headers(world.a.grid_app))
     assert response.status_code == 200
@@ -85,7 +89,8 @@ def test_admin_updates_category(client, world):
     """PATCH changes only the fields sent."""
     _create(client, world)
     response = client.patch(
-        f"{URL}/dog_walking", json={"default_duration_min": 45, "active": False},
+        f"{URL}/dog_walking",
+        json={"default_duration_min": 45, "active": False},
         headers=headers(world.admin),
     )
     assert response.status_code == 200

@@ -55,9 +55,12 @@ def create_request(client, key: str, community_id: str, grid_id: str) -> str:
     response = client.post(
         "/v1/requests",
         json={
-            "community_id": community_id, "grid_id": grid_id, "category_code": "micro_wish",
+            "community_id": community_id,
+            "grid_id": grid_id,
+            "category_code": "micro_wish",
             "location": {"type": "Point", "coordinates": [121.02, 30.70]},
-            "window_start": "2026-12-01T09:00:00+08:00", "window_end": "2026-12-01T17:00:00+08:00",
+            "window_start": "2026-12-01T09:00:00+08:00",
+            "window_end": "2026-12-01T17:00:00+08:00",
         },
         headers={"X-API-Key": key},
     )

@@ -18,8 +18,11 @@ def test_dispatcher_creates_community_fund(client, world, session):
     """A dispatcher creates a fund for its community; balances start at zero."""
     add_category(session, "test_wish")
     fund = create_fund(
-        client, world.a.dispatcher, community_id=world.a.community_id,
-        eligible_categories=["test_wish"], eligible_tags=["child", "low_income"],
+        client,
+        world.a.dispatcher,
+        community_id=world.a.community_id,
+        eligible_categories=["test_wish"],
+        eligible_tags=["child", "low_income"],
         description="微心愿专项",
     )
     assert fund["community_id"] == world.a.community_id
@@ -55,8 +58,12 @@ def test_update_changes_rules_and_clears_with_null(client, world, session):
     )
     response = client.patch(
         f"{FUNDS}/{fund['id']}",
-        json={"name": "改名", "eligible_tags": None, "eligible_categories": ["test_wish"],
-              "active": False},
+        json={
+            "name": "改名",
+            "eligible_tags": None,
+            "eligible_categories": ["test_wish"],
+            "active": False,
+        },
         headers=headers(world.a.dispatcher),
     )
     assert response.status_code == 200, response.text
@@ -109,7 +116,8 @@ def test_unknown_category_on_update_is_refused(client, world, session):
     fund = create_fund(client, world.a.dispatcher, community_id=world.a.community_id)
     before = table_counts(session)
     response = client.patch(
-        f"{FUNDS}/{fund['id']}", json={"eligible_categories": ["test_nothing"]},
+        f"{FUNDS}/{fund['id']}",
+        json={"eligible_categories": ["test_nothing"]},
         headers=headers(world.a.dispatcher),
     )
     assert_problem(response, 422, "eligible_categories")
@@ -146,7 +154,8 @@ def test_dispatcher_cannot_own_invisible_community(client, world, session):
     """A's dispatcher naming B's community as owner is 422 (unknown community)."""
     before = table_counts(session)
     response = client.post(
-        FUNDS, json={"name": "x", "community_id": world.b.community_id},
+        FUNDS,
+        json={"name": "x", "community_id": world.b.community_id},
         headers=headers(world.a.dispatcher),
     )
     assert_problem(response, 422, "community_id")
@@ -181,7 +190,8 @@ def test_community_dispatcher_draws_on_but_cannot_manage_street_fund(client, wor
     )
     assert_problem(refused, 403)
     created = client.post(
-        FUNDS, json={"name": "x", "street_id": world.a.street_id},
+        FUNDS,
+        json={"name": "x", "street_id": world.a.street_id},
         headers=headers(world.a.dispatcher),
     )
     assert_problem(created, 403)
@@ -194,7 +204,8 @@ def test_unknown_street_is_refused(client, world, session):
     before = table_counts(session)
     for street_id in ("no-such-street", world.b.street_id):
         response = client.post(
-            FUNDS, json={"name": "x", "street_id": street_id},
+            FUNDS,
+            json={"name": "x", "street_id": street_id},
             headers=headers(world.a.dispatcher),
         )
         assert_problem(response, 422, "street_id")
@@ -210,8 +221,9 @@ def test_weaker_roles_are_forbidden(client, world, session, role):
     h = headers(key)
     url = f"{FUNDS}/{fund['id']}"
     before = table_counts(session)
-    assert_problem(client.post(FUNDS, json={"name": "x", "community_id": world.a.community_id},
-                               headers=h), 403)
+    assert_problem(
+        client.post(FUNDS, json={"name": "x", "community_id": world.a.community_id}, headers=h), 403
+    )
     assert_problem(client.get(FUNDS, headers=h), 403)
     assert_problem(client.get(url, headers=h), 403)
     assert_problem(client.patch(url, json={"name": "x"}, headers=h), 403)
@@ -224,11 +236,17 @@ def test_list_filters(client, world, session):
     """community_id, street_id, category (null = any) and active narrow the list."""
     add_category(session, "test_wish")
     add_category(session, "test_meal")
-    own = create_fund(client, world.admin, community_id=world.a.community_id,
-                      eligible_categories=["test_wish"])
+    own = create_fund(
+        client, world.admin, community_id=world.a.community_id, eligible_categories=["test_wish"]
+    )
     street = create_fund(client, world.admin, street_id=world.a.street_id)
-    other = create_fund(client, world.admin, community_id=world.b.community_id,
-                        eligible_categories=["test_meal"], active=False)
+    other = create_fund(
+        client,
+        world.admin,
+        community_id=world.b.community_id,
+        eligible_categories=["test_meal"],
+        active=False,
+    )
 
     def ids(**params: object) -> set[str]:
         page = client.get(FUNDS, params=params, headers=headers(world.admin))
@@ -247,8 +265,9 @@ def test_list_filters(client, world, session):
 
 def test_list_pages_with_cursor(client, world):
     """Following next_cursor visits every fund exactly once."""
-    made = {create_fund(client, world.admin, community_id=world.a.community_id)["id"]
-            for _ in range(5)}
+    made = {
+        create_fund(client, world.admin, community_id=world.a.community_id)["id"] for _ in range(5)
+    }
     seen: list[str] = []
     params: dict[str, object] = {"limit": 2}
     while True:

@@ -5,7 +5,13 @@ import pytest
 from service.funds.models import CharityFund
 from service.funds.service import available_fen, eligible
 from tests.service.conftest import headers, table_counts
-from tests.service.funds.helpers import FUNDS, assert_problem, create_fund, create_request, post_entry
+from tests.service.funds.helpers import (
+    FUNDS,
+    assert_problem,
+    create_fund,
+    create_request,
+    post_entry,
+)
 
 
 @pytest.fixture
@@ -42,8 +48,13 @@ def test_balances_follow_a_sequence_of_entries(client, world, fund):
 def test_deposit_records_donor_and_note(client, world, fund):
     """A deposit keeps who gave it and why."""
     response = post_entry(
-        client, world.a.dispatcher, fund["id"], "deposit", 20_000,
-        donor="平湖某企业", note="年度捐赠",
+        client,
+        world.a.dispatcher,
+        fund["id"],
+        "deposit",
+        20_000,
+        donor="平湖某企业",
+        note="年度捐赠",
     )
     assert response.status_code == 201
     entry = response.json()["entry"]
@@ -143,7 +154,9 @@ def test_entries_list_pages_and_filters(client, world, fund):
     """Entries list in creation order, page by cursor, and filter by kind and request."""
     key = world.a.dispatcher
     post_entry(client, key, fund["id"], "deposit", 1_000)
-    request_ids = [create_request(client, key, world.a.community_id, world.a.grid_id) for _ in range(4)]
+    request_ids = [
+        create_request(client, key, world.a.community_id, world.a.grid_id) for _ in range(4)
+    ]
     for request_id in request_ids:
         post_entry(client, key, fund["id"], "reservation", 100, request_id=request_id)
     url = f"{FUNDS}/{fund['id']}/entries"
@@ -158,7 +171,9 @@ def test_entries_list_pages_and_filters(client, world, fund):
     assert seen == [1_000, 100, 100, 100, 100]
     kinds = client.get(url, params={"kind": "deposit"}, headers=headers(key)).json()["items"]
     assert [e["kind"] for e in kinds] == ["deposit"]
-    one = client.get(url, params={"request_id": request_ids[2]}, headers=headers(key)).json()["items"]
+    one = client.get(url, params={"request_id": request_ids[2]}, headers=headers(key)).json()[
+        "items"
+    ]
     assert [e["request_id"] for e in one] == [request_ids[2]]
 
 
@@ -194,8 +209,11 @@ def test_available_fen_helper(client, world, session, fund):
 
 def _fund(**rules: object) -> CharityFund:
     values: dict[str, object] = {
-        "community_id": "c1", "street_id": None, "eligible_categories": None,
-        "eligible_tags": None, "active": True,
+        "community_id": "c1",
+        "street_id": None,
+        "eligible_categories": None,
+        "eligible_tags": None,
+        "active": True,
     }
     values.update(rules)
     return CharityFund(name="f", **values)

@@ -22,7 +22,9 @@ def category(client, world):
 
 def test_dispatcher_files_a_request(client, world, category):
     """A dispatcher's request is stored as submitted from the console, and reads back the same."""
-    body = request_body(world.a, urgency="urgent", quantity=3, cost_fen=1250, description="降压药两盒")
+    body = request_body(
+        world.a, urgency="urgent", quantity=3, cost_fen=1250, description="降压药两盒"
+    )
     created = make_request(client, world.a.dispatcher, body)
     assert created["state"] == "submitted" and created["source"] == "console"
     assert created["location"] == POINT and created["quantity"] == 3 and created["cost_fen"] == 1250
@@ -45,12 +47,18 @@ def test_defaults_come_from_the_category(client, world, category):
 def test_explicit_values_override_the_category(client, world, category):
     """Given values win over the category's defaults, including an empty list."""
     body = request_body(
-        world.a, duration_min=90, required_qualifications=[], min_licence="senior",
-        team=[{"role": "volunteer", "count": 3}], max_distance_m=1500,
+        world.a,
+        duration_min=90,
+        required_qualifications=[],
+        min_licence="senior",
+        team=[{"role": "volunteer", "count": 3}],
+        max_distance_m=1500,
     )
     created = make_request(client, world.a.dispatcher, body)
     assert created["duration_min"] == 90 and created["required_qualifications"] == []
-    assert created["min_licence"] == "senior" and created["team"] == [{"role": "volunteer", "count": 3}]
+    assert created["min_licence"] == "senior" and created["team"] == [
+        {"role": "volunteer", "count": 3}
+    ]
     assert created["max_distance_m"] == 1500
 
 
@@ -79,7 +87,9 @@ def test_resident_of_another_community_is_refused(client, world, session, catego
     resident = make_resident(client, world.b)
     before = table_counts(session)
     response = client.post(
-        "/v1/requests", json=request_body(world.a, resident_id=resident["id"]), headers=headers(world.admin)
+        "/v1/requests",
+        json=request_body(world.a, resident_id=resident["id"]),
+        headers=headers(world.admin),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "resident_id"
@@ -131,8 +141,14 @@ def test_responder_may_not_file_requests(client, world, session, category):
 
 
 BAD_INPUT = {
-    "longitude out of range": ({"location": {"type": "Point", "coordinates": [181, 30]}}, "location.coordinates.0"),
-    "latitude out of range": ({"location": {"type": "Point", "coordinates": [121, -91]}}, "location.coordinates.1"),
+    "longitude out of range": (
+        {"location": {"type": "Point", "coordinates": [181, 30]}},
+        "location.coordinates.0",
+    ),
+    "latitude out of range": (
+        {"location": {"type": "Point", "coordinates": [121, -91]}},
+        "location.coordinates.1",
+    ),
     "window end before start": ({"window_end": "2026-03-02T08:00:00+08:00"}, "window_end"),
     "window end equals start": ({"window_end": WINDOW["window_start"]}, "window_end"),
     "naive datetime": ({"window_start": "2026-03-02T09:00:00"}, "window_start"),
@@ -155,7 +171,9 @@ BAD_INPUT = {
 def test_bad_input_is_refused_and_writes_nothing(client, world, session, category, change, field):
     """Each kind of bad input is a 422 problem naming its field, and no row is written."""
     before = table_counts(session)
-    response = client.post("/v1/requests", json=request_body(world.a, **change), headers=headers(world.a.dispatcher))
+    response = client.post(
+        "/v1/requests", json=request_body(world.a, **change), headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in [e["field"] for e in response.json()["errors"]]
@@ -165,7 +183,9 @@ def test_bad_input_is_refused_and_writes_nothing(client, world, session, categor
 def test_other_community_in_body_is_unknown(client, world, session, category):
     """Dispatcher A filing into community B gets 422 on community_id, as if B did not exist."""
     before = table_counts(session)
-    response = client.post("/v1/requests", json=request_body(world.b), headers=headers(world.a.dispatcher))
+    response = client.post(
+        "/v1/requests", json=request_body(world.b), headers=headers(world.a.dispatcher)
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "community_id"
     assert table_counts(session) == before
@@ -173,7 +193,9 @@ def test_other_community_in_body_is_unknown(client, world, session, category):
 
 def test_duplicate_external_id_is_409(client, world, session, category):
     """A second request with the same source and external id is 409 naming external_id."""
-    make_request(client, world.a.dispatcher, request_body(world.a, source="import", external_id="EXT-1"))
+    make_request(
+        client, world.a.dispatcher, request_body(world.a, source="import", external_id="EXT-1")
+    )
     before = table_counts(session)
     again = request_body(world.a, source="import", external_id="EXT-1", urgency="urgent")
     response = client.post("/v1/requests", json=again, headers=headers(world.a.dispatcher))
@@ -185,8 +207,12 @@ def test_duplicate_external_id_is_409(client, world, session, category):
 
 def test_external_id_is_unique_per_source_only(client, world, category):
     """The same external id from another source is a different request."""
-    make_request(client, world.a.dispatcher, request_body(world.a, source="import", external_id="EXT-2"))
-    other = make_request(client, world.a.dispatcher, request_body(world.a, source="console", external_id="EXT-2"))
+    make_request(
+        client, world.a.dispatcher, request_body(world.a, source="import", external_id="EXT-2")
+    )
+    other = make_request(
+        client, world.a.dispatcher, request_body(world.a, source="console", external_id="EXT-2")
+    )
     assert other["source"] == "console" and other["external_id"] == "EXT-2"
 
 
@@ -201,9 +227,15 @@ def test_database_refuses_duplicate_external_ids(world, session, category):
     def row() -> ServiceRequest:
         start = datetime(2026, 3, 2, 1, tzinfo=UTC)
         return ServiceRequest(
-            community_id=world.a.community_id, category_code="medicine", lon=121.0, lat=30.7,
-            window_start=start, window_end=start.replace(hour=3), duration_min=30,
-            source="import", external_id="EXT-DB",
+            community_id=world.a.community_id,
+            category_code="medicine",
+            lon=121.0,
+            lat=30.7,
+            window_start=start,
+            window_end=start.replace(hour=3),
+            duration_min=30,
+            source="import",
+            external_id="EXT-DB",
         )
 
     session.add(row())

@@ -60,7 +60,10 @@ def test_responder_sees_only_requests_it_is_assigned(client, world, session, cat
     other = make_request(client, world.a.dispatcher, request_body(world.a))
     assert _ids(client.get("/v1/requests", headers=key)) == []
     offer = {"request_id": assigned["id"], "responder_id": responder["id"], "role": "volunteer"}
-    assert client.post("/v1/assignments", json=offer, headers=headers(world.a.dispatcher)).status_code == 201
+    assert (
+        client.post("/v1/assignments", json=offer, headers=headers(world.a.dispatcher)).status_code
+        == 201
+    )
     assert _ids(client.get("/v1/requests", headers=key)) == [assigned["id"]]
     assert client.get(f"/v1/requests/{assigned['id']}", headers=key).status_code == 200
     assert client.get(f"/v1/requests/{other['id']}", headers=key).status_code == 404
@@ -71,8 +74,12 @@ def test_list_filters(client, world, category):
     make_category(client, world, code="meal", default_team=[])
     key = world.a.dispatcher
     plain = make_request(client, key, request_body(world.a))
-    urgent = make_request(client, key, request_body(world.a, urgency="urgent", grid_id=world.a.grid_id))
-    meal = make_request(client, key, request_body(world.a, category="meal", source="import", external_id="X-9"))
+    urgent = make_request(
+        client, key, request_body(world.a, urgency="urgent", grid_id=world.a.grid_id)
+    )
+    meal = make_request(
+        client, key, request_body(world.a, category="meal", source="import", external_id="X-9")
+    )
     cases = {
         "urgency=urgent": [urgent["id"]],
         "urgency=normal": [plain["id"], meal["id"]],
@@ -96,15 +103,23 @@ def test_created_time_filters(client, world, category):
     at = datetime.fromisoformat(created["created_at"])
     before, after = (at - timedelta(minutes=1)).isoformat(), (at + timedelta(minutes=1)).isoformat()
     key = headers(world.a.dispatcher)
-    assert _ids(client.get("/v1/requests", params={"created_after": before}, headers=key)) == [created["id"]]
+    assert _ids(client.get("/v1/requests", params={"created_after": before}, headers=key)) == [
+        created["id"]
+    ]
     assert _ids(client.get("/v1/requests", params={"created_after": after}, headers=key)) == []
-    assert _ids(client.get("/v1/requests", params={"created_before": after}, headers=key)) == [created["id"]]
+    assert _ids(client.get("/v1/requests", params={"created_before": after}, headers=key)) == [
+        created["id"]
+    ]
     assert _ids(client.get("/v1/requests", params={"created_before": before}, headers=key)) == []
 
 
 def test_naive_filter_time_is_refused(client, world):
     """A created_after without an offset is 422 naming the parameter."""
-    response = client.get("/v1/requests", params={"created_after": "2026-03-01T00:00:00"}, headers=headers(world.admin))
+    response = client.get(
+        "/v1/requests",
+        params={"created_after": "2026-03-01T00:00:00"},
+        headers=headers(world.admin),
+    )
     assert response.status_code == 422
     assert "query.created_after" in [e["field"] for e in response.json()["errors"]]
 

@@ -23,10 +23,18 @@ def _patch(client, key: str, request_id: str, body: dict):
 def test_dispatcher_changes_descriptive_fields(client, world, submitted):
     """Window, urgency, amounts, location, team and description change; state stays submitted."""
     change = {
-        "window_start": "2026-03-02T13:00:00+08:00", "window_end": "2026-03-02T15:00:00+08:00",
-        "urgency": "emergency", "quantity": 4, "cost_fen": 300, "location": MOVED,
-        "duration_min": 20, "required_qualifications": ["first_aid"], "min_licence": "none",
-        "team": [{"role": "volunteer", "count": 2}], "description": "加急", "max_distance_m": None,
+        "window_start": "2026-03-02T13:00:00+08:00",
+        "window_end": "2026-03-02T15:00:00+08:00",
+        "urgency": "emergency",
+        "quantity": 4,
+        "cost_fen": 300,
+        "location": MOVED,
+        "duration_min": 20,
+        "required_qualifications": ["first_aid"],
+        "min_licence": "none",
+        "team": [{"role": "volunteer", "count": 2}],
+        "description": "加急",
+        "max_distance_m": None,
     }
     response = _patch(client, world.a.dispatcher, submitted["id"], change)
     assert response.status_code == 200, response.text
@@ -35,7 +43,9 @@ def test_dispatcher_changes_descriptive_fields(client, world, submitted):
     assert body["location"] == MOVED and body["team"] == change["team"]
     assert body["max_distance_m"] is None and body["description"] == "加急"
     assert body["state"] == "submitted" and body["category_code"] == submitted["category_code"]
-    again = client.get(f"/v1/requests/{submitted['id']}", headers=headers(world.a.dispatcher)).json()
+    again = client.get(
+        f"/v1/requests/{submitted['id']}", headers=headers(world.a.dispatcher)
+    ).json()
     assert again == body
 
 
@@ -50,13 +60,19 @@ def test_grid_app_changes_its_grids_request(client, world, submitted):
 REFUSED = {
     "state is not editable": ({"state": "accepted"}, "state"),
     "category is not editable": ({"category_code": "medicine"}, "category_code"),
-    "window end before the stored start": ({"window_end": "2026-03-02T08:00:00+08:00"}, "window_end"),
+    "window end before the stored start": (
+        {"window_end": "2026-03-02T08:00:00+08:00"},
+        "window_end",
+    ),
     "naive datetime": ({"window_start": "2026-03-02T09:00:00"}, "window_start"),
     "explicit null": ({"urgency": None}, "urgency"),
     "null location": ({"location": None}, "location"),
     "negative quantity": ({"quantity": -2}, "quantity"),
     "negative cost": ({"cost_fen": -1}, "cost_fen"),
-    "coordinates out of range": ({"location": {"type": "Point", "coordinates": [121, 95]}}, "location.coordinates.1"),
+    "coordinates out of range": (
+        {"location": {"type": "Point", "coordinates": [121, 95]}},
+        "location.coordinates.1",
+    ),
 }
 
 
@@ -68,7 +84,9 @@ def test_bad_changes_are_refused(client, world, session, submitted, change, fiel
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
     assert table_counts(session) == before
-    again = client.get(f"/v1/requests/{submitted['id']}", headers=headers(world.a.dispatcher)).json()
+    again = client.get(
+        f"/v1/requests/{submitted['id']}", headers=headers(world.a.dispatcher)
+    ).json()
     assert again == submitted
 
 

@@ -13,6 +13,8 @@ from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
 from service.db import get_engine
+from service.dispatch.router import router as dispatch_router
+from service.events.router import router as events_router
 from service.funds.router import router as funds_router
 from service.migrate import current_revision, head_revision
 from service.places.router import router as places_router

@@ -5,6 +5,8 @@ from service.audit import models as audit  # noqa: F401
 from service.auth import models as auth  # noqa: F401
 from service.catalogue import models as catalogue  # noqa: F401
 from service.db import Base
+from service.dispatch import models as dispatch  # noqa: F401
+from service.events import models as events  # noqa: F401
 from service.funds import models as funds  # noqa: F401
 from service.places import models as places  # noqa: F401
 from service.requests import models as requests  # noqa: F401

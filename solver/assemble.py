@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from solver import objective as obj
 from solver.candidates import Candidates
 from solver.explain import explain_unassigned
@@ -33,23 +35,26 @@ def fixed_assignments(ix: Index) -> list[Assignment]:
 
 def to_assignments(ix: Index, cand: Candidates, choices: dict[int, Choice]) -> list[Assignment]:
     problem = ix.problem
+    resps = problem.responders
+    # pair data gathered once into Python lists: per-element numpy access is slow at 1e5
+    ids = sorted(choices)
+    flat = np.array([p for ri in ids for p in choices[ri].pairs], dtype=np.int64)
+    slot = dict(zip(flat.tolist(), cand.u_slot[cand.p_unit[flat]].tolist(), strict=True))
+    resp = dict(zip(flat.tolist(), cand.p_resp[flat].tolist(), strict=True))
+    mins = dict(zip(flat.tolist(), cand.p_minutes[flat].tolist(), strict=True))
+    metres = dict(zip(flat.tolist(), cand.p_metres[flat].tolist(), strict=True))
     out = []
-    for ri in sorted(choices):
+    for ri in ids:
         c = choices[ri]
         r = problem.requests[ri]
-        pairs = sorted(c.pairs, key=lambda p: (int(cand.u_slot[cand.p_unit[p]]),
-                                               problem.responders[int(cand.p_resp[p])].id))
-        roles = []
-        for p in pairs:
-            slot = int(cand.u_slot[cand.p_unit[p]])
-            roles.append(r.team[slot].role if slot >= 0
-                         else problem.responders[int(cand.p_resp[p])].kind)
+        pairs = c.pairs if len(c.pairs) == 1 else sorted(
+            c.pairs, key=lambda p: (slot[p], resps[resp[p]].id))
         out.append(Assignment(
-            request_id=r.id,
-            responder_ids=tuple(problem.responders[int(cand.p_resp[p])].id for p in pairs),
-            roles=tuple(roles), start=c.start,
-            travel_minutes=tuple(int(cand.p_minutes[p]) for p in pairs),
-            distance_m=tuple(int(cand.p_metres[p]) for p in pairs),
+            request_id=r.id, responder_ids=tuple(resps[resp[p]].id for p in pairs),
+            roles=tuple(r.team[slot[p]].role if slot[p] >= 0 else resps[resp[p]].kind
+                        for p in pairs),
+            start=c.start, travel_minutes=tuple(mins[p] for p in pairs),
+            distance_m=tuple(metres[p] for p in pairs),
             fund_id=None if c.fund is None else problem.funds[c.fund].id))
     return out
 

@@ -102,17 +102,25 @@ def child_match(seed: int, n_queries: int = 1_000, n_responders: int = 10_000) -
             "matched": len(done), "queries": len(lat), "violations": len(violations)}
 
 
-def run_child(args: list[str], timeout: float) -> dict:
+def run_child(args: list[str], timeout: float, memory_gb: float = 8.0) -> dict:
     """One measurement in a fresh interpreter; {'error': ...} on failure or timeout."""
     cmd = [sys.executable, "-m", "bench.solver_bench", "--child", *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=lambda: _cap_memory(memory_gb))
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout:.0f} s"}
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
         return {"error": tail[:120]}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _cap_memory(gb: float) -> None:
+    """Address-space cap for a measured process: the machine is shared, so a runaway solve
+    fails with MemoryError instead of pushing everyone into the OOM killer."""
+    cap = int(gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
 def _fmt(x, spec: str = ".2f") -> str:
@@ -148,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="kill a solve after this many seconds (default 3x limit + 120)")
     ap.add_argument("--reference-timeout", type=float, default=900.0)
     ap.add_argument("--json", help="append each row's raw measurements to this file")
+    ap.add_argument("--memory-limit-gb", type=float, default=8.0,
+                    help="address-space cap of each measured process (MemoryError beyond)")
     ap.add_argument("--no-references", action="store_true")
     ap.add_argument("--no-match", action="store_true")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -171,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
         for size in a.sizes.split(","):
             limit = a.large_time_limit if size == "large" else a.time_limit
             s = run_child(["solve", variant, size, str(a.seed), str(limit)],
-                          a.solver_timeout or limit * 3 + 120)
+                          a.solver_timeout or limit * 3 + 120, a.memory_limit_gb)
             g = m = {}
             if not a.no_references:
-                g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout)
+                g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout,
+                              a.memory_limit_gb)
                 if variant == "count":
-                    m = run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout)
+                    m = run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout,
+                                  a.memory_limit_gb)
             if raw:
                 raw.write(json.dumps({"variant": variant, "size": size, "solve": s,
                                       "greedy": g, "mcf": m}) + "\n")
@@ -185,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if raw:
         raw.close()
     if not a.no_match:
-        r = run_child(["match", str(a.seed)], 900)
+        r = run_child(["match", str(a.seed)], 900, a.memory_limit_gb)
         print()
         if "error" in r:
             print(f"match_one: failed: {r['error']}")

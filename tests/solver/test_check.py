@@ -383,3 +383,17 @@ def test_one_metre_rounding_is_tolerated(base):
     a["distance_m"] = [a["distance_m"][0] + 1]
     a["travel_minutes"] = [travel_minutes(a["distance_m"][0], 15.0)]
     assert check(prob, pl) == []
+
+
+def test_free_request_charged_to_fund(base):
+    """A request without cost is not charged to a fund."""
+    prob, pl = broken(*base)
+    find(pl, "r2")["fund_id"] = "f1"
+    assert codes(prob, pl) == {"fund"}
+
+
+def test_marked_fixed_without_being_fixed(base):
+    """Only the problem's fixed assignments may carry fixed: true."""
+    prob, pl = broken(*base)
+    find(pl, "r2")["fixed"] = True
+    assert codes(prob, pl) == {"fixed"}

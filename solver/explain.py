@@ -12,7 +12,7 @@ import numpy as np
 
 from solver import geo
 from solver.candidates import time_fits
-from solver.index import BIG, Index, _bitmasks, responder_mask
+from solver.index import Index, _bitmasks, responder_mask
 from solver.plan import Unassigned
 from solver.problem import KINDS, LICENCE_RANK, Request
 
@@ -166,6 +166,7 @@ def explain_unassigned(ix: Index, cand, choices, served: set[str]) -> list[Unass
     after = ix.fund_left - spent
     has_pairs = np.zeros(len(problem.requests), dtype=bool)
     has_pairs[cand.p_req] = True
+    plan_loads = None
     out = []
     for ri, r in enumerate(problem.requests):
         if r.id in served:
@@ -173,27 +174,49 @@ def explain_unassigned(ix: Index, cand, choices, served: set[str]) -> list[Unass
         if not has_pairs[ri]:
             reason = _static(ix, ri)
         else:
-            reason = _fund_reason(ix, ri, after) or _dynamic(ix, cand, ri)
+            reason = _fund_reason(ix, ri, after)
+            if reason is None:
+                if plan_loads is None:
+                    plan_loads = _PlanLoads(ix, cand)
+                reason = _dynamic(ix, cand, ri, plan_loads)
         out.append(Unassigned(r.id, *reason))
     return out
 
 
-def _dynamic(ix: Index, cand, ri: int) -> tuple[str, str, str]:
-    """A request with candidates that the plan left out: its candidates' time went elsewhere."""
+class _PlanLoads:
+    """Responders' load from accepted (fixed) work only, and the pairs of each request."""
+
+    def __init__(self, ix: Index, cand):
+        from solver.loads import Loads
+
+        self.alone = Loads(ix)
+        self.order = np.argsort(cand.p_req, kind="stable")
+        self.sorted_req = cand.p_req[self.order]
+
+    def pairs_of(self, ri: int) -> np.ndarray:
+        lo, hi = np.searchsorted(self.sorted_req, [ri, ri + 1])
+        return self.order[lo:hi]
+
+
+def _dynamic(ix: Index, cand, ri: int, plan: _PlanLoads) -> tuple[str, str, str]:
+    """A request with candidates that the plan left out: blocked by accepted work already,
+    or feasible alone and outranked by the plan's other work."""
     r = ix.problem.requests[ri]
-    first, n = cand.r_units[ri]
+    by = f" before {clock(r.window[1])}" if r.window else ""
     if r.team is not None:
+        first, n = cand.r_units[ri]
         slot = r.team[int(np.argmax(cand.u_count[first:first + n]))]
-        return ("team_incomplete", "Not all team roles could be filled at one time; members "
-                "are busy with higher-weighted work.",
-                f"{slot.count} more {who(r, slot)[2:]}(s) free"
-                + (f" before {clock(r.window[1])}" if r.window else ""))
-    js = cand.p_resp[cand.p_req == ri]
-    free_caps = (ix.j_tasks_left[js] < BIG) & (ix.j_tasks_left[js] <= 0)
-    if free_caps.all():
-        return ("capacity", "Every candidate is at their task limit.",
-                f"one more {who(r)[2:]} free")
-    near = int(cand.p_metres[cand.p_req == ri].max())
+        return ("team_incomplete", "Not all team roles can be filled at one time; the "
+                "members are busy with other work.",
+                f"{slot.count} more {who(r, slot)[2:]}(s) free{by}")
+    pairs = plan.pairs_of(ri)
+    if r.window is not None and not any(
+            plan.alone.starts(int(cand.p_resp[p]), int(cand.p_minutes[p]), r.duration,
+                              r.window) for p in pairs):
+        return ("no_time", "Every suitable responder is busy with accepted work during the "
+                "window.", f"one more {who(r)[2:]} free between {clock(r.window[0])} and "
+                f"{clock(r.window[1] + r.duration)}")
+    near = int(cand.p_metres[pairs].min())
     return ("outranked", "The request could be served alone, but its candidates went to "
-            "higher-weighted work.", f"one more {who(r)[2:]} within {km(near)} free"
-            + (f" before {clock(r.window[1])}" if r.window else ""))
+            "more heavily weighted work in this plan.",
+            f"one more {who(r)[2:]} within {km(max(near, 1000))} free{by}")

@@ -134,3 +134,22 @@ def test_free_request_charges_no_fund():
     plan = plan_of([req("a", window=[480, 900])], [resp("v1")],
                    funds=[{"id": "f1", "balance": 10_000}])
     assert plan.assignments[0].fund_id is None
+
+
+def test_one_responder_fills_at_most_one_slot():
+    """Two volunteer slots cannot both be filled by the only volunteer."""
+    team = [{"role": "volunteer", "count": 1}, {"role": "volunteer", "count": 1,
+                                                 "qualifications": []}]
+    plan = plan_of([req("t", team=team, window=[480, 600])], [resp("v1")])
+    assert who_serves(plan) == {}
+
+
+def test_fixed_assignment_is_kept_as_given():
+    """Accepted work keeps its responder, start and fund though another would be nearer."""
+    plan = plan_of([req("r1", 0, window=[480, 600], cost=500)],
+                   [resp("far", 3000), resp("near", 10)],
+                   funds=[{"id": "f1", "balance": 1000}, {"id": "f2", "balance": 9000}],
+                   fixed=[{"request_id": "r1", "responder_ids": ["far"], "start": 590,
+                           "fund_id": "f1"}])
+    a = plan.assignments[0]
+    assert (a.responder_ids, a.start, a.fund_id, a.fixed) == (("far",), 590, "f1", True)

@@ -58,3 +58,12 @@ def test_every_request_is_served_or_explained(small_problem):
     ids = [a.request_id for a in plan.assignments] + [u.request_id for u in plan.unassigned]
     assert sorted(ids) == sorted(r.id for r in small_problem.requests)
     assert all(u.message and u.remedy for u in plan.unassigned)
+
+
+def test_accepted_work_blocking_the_window_is_no_time():
+    """A window fully taken by accepted work is 'no_time', with the hours in the remedy."""
+    plan = plan_of([req("old", 0, window=[600, 600], duration=60),
+                    req("r1", 0, window=[610, 620], duration=10)], [resp("v1")],
+                   fixed=[{"request_id": "old", "responder_ids": ["v1"], "start": 600}])
+    u = _why(plan)
+    assert u.reason == "no_time" and "10:10" in u.remedy

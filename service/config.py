@@ -18,6 +18,14 @@ class Settings(BaseSettings):
     page_size_max: int = 200
     key_pepper: str = "development-only-pepper"
     log_level: str = "INFO"
+    # Background loops (offer timeouts, request expiry) run inside the API process; tests turn
+    # them off and call service.background.tick directly.
+    background: bool = True
+    background_interval_s: float = Field(default=5.0, gt=0)
+    # When set, GET /metrics needs "Authorization: Bearer <token>".
+    metrics_token: str | None = None
+    # How long a responder has to accept or decline an offer before it times out.
+    offer_timeout_s: int = Field(default=600, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from solver import flow
 from solver.assemble import build_plan
 from solver.bound import served_upper_bound
@@ -37,6 +39,14 @@ def _global(cand: Candidates, choices: dict[int, Choice]) -> dict[int, Choice]:
             for ri, c in choices.items()}
 
 
+def flow_choices(cand: Candidates, chosen) -> dict[int, Choice]:
+    """Choices (global pair ids) from the flow's chosen pair per unit, built in bulk."""
+    units = np.flatnonzero(chosen >= 0)
+    reqs = cand.u_req[units].tolist()
+    pairs = cand.p_id[chosen[units]].tolist()
+    return {r: Choice((p,), None, None) for r, p in zip(reqs, pairs, strict=True)}
+
+
 def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
                deadline: float | None = None) -> PartResult:
     """One independent part with a nominal `time_limit` in seconds (deterministic choices
@@ -44,9 +54,8 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
     CP-SAT."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
-        chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
-                  for u, p in enumerate(res.chosen) if p >= 0}
-        return PartResult(_global(cand, chosen), "flow", res.optimal, res.served_bound)
+        return PartResult(flow_choices(cand, res.chosen), "flow", res.optimal,
+                          res.served_bound)
     started = time.perf_counter()
     cand = sort_pairs(cand)
     greedy = solve_greedy(ix, cand)
@@ -70,9 +79,8 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
     nearest = solve_nearest(ix) if count_variant_likely(ix) else None
     if nearest is not None:
         cand, res = nearest
-        chosen = {int(cand.u_req[u]): Choice((int(p),), None, None)
-                  for u, p in enumerate(res.chosen) if p >= 0}
-        return build_plan(ix, cand, chosen, status="feasible", method="flow", started=started,
+        return build_plan(ix, cand, flow_choices(cand, res.chosen), status="feasible",
+                          method="flow", started=started,
                           served_bound=fixed + res.served_bound, optimal=res.optimal)
     cand = build_candidates(ix)
     units = parts(ix, cand)

@@ -26,6 +26,8 @@ def _bitmasks(sets: list[tuple[str, ...]], codes: dict[str, int]) -> np.ndarray:
     words = max(1, (len(codes) + 63) // 64)
     out = np.zeros((len(sets), words), dtype=np.uint64)
     for i, names in enumerate(sets):
+        if not names:
+            continue
         for name in names:
             c = codes.get(name)
             if c is not None:

@@ -132,7 +132,7 @@ def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult] | None:
     k = FIRST_K
     cand = build_candidates(ix, knn=k)
     for round_ in range(ROUNDS + 1):
-        res = solve_flow(ix, cand)
+        res = solve_flow(ix, cand, keep_arcs=True)
         todo = uncertified(ix, cand, res)
         if len(todo) == 0:
             return cand, res
@@ -142,7 +142,7 @@ def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult] | None:
         last = round_ == ROUNDS - 1 or k >= len(ix.j_lon)
         more = build_candidates(ix, knn=None if last else k, only=todo)
         cand = _merge(cand, more, todo)
-    res = solve_flow(ix, cand)
+    res = solve_flow(ix, cand, keep_arcs=True)
     res.optimal = res.optimal and len(uncertified(ix, cand, res)) == 0
     return cand, res
 

@@ -69,7 +69,7 @@ def _caps_may_bind(ix: Index, cand: Candidates, use: np.ndarray, left: np.ndarra
     return bool(np.any(total > left))
 
 
-def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
+def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False) -> FlowResult:
     """Min-cost flow: source -> unit (cost -level * scale) -> responder (secondary cost) ->
     sink (rising unit costs for volunteers: fairness), plus a source -> sink bypass for
     whatever stays unserved."""
@@ -127,18 +127,25 @@ def solve_flow(ix: Index, cand: Candidates) -> FlowResult:
                             np.zeros(int(other.sum()) + 1, dtype=np.int64)]).astype(np.int64)
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    n_arcs = len(tails)
+    if not keep_arcs:  # OR-Tools holds its own copy; at 7 M arcs ours is 200+ MB
+        tails = heads = caps = costs = None
     supplies = np.zeros(nodes, dtype=np.int64)
     supplies[src], supplies[snk] = n_units, -n_units
     smcf.set_nodes_supplies(np.arange(nodes), supplies)
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    flows = smcf.flows(np.arange(len(tails)))
-    pair_flows = flows[n_units:n_units + len(cand.p_unit)]
+    if keep_arcs:
+        flows = smcf.flows(np.arange(n_arcs))
+        pair_flows = flows[n_units:n_units + len(cand.p_unit)]
+    else:
+        pair_flows = smcf.flows(np.arange(n_units, n_units + len(cand.p_unit)))
     chosen = np.full(n_units, -1, dtype=np.int64)
     used = np.flatnonzero(pair_flows > 0)
     chosen[cand.p_unit[used]] = used
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen >= 0))
     return FlowResult(chosen=chosen, optimal=optimal_secondary, served_bound=served,
-                      arcs=(tails, heads, caps, costs, flows), nodes=nodes,
+                      arcs=(tails, heads, caps, costs, flows) if keep_arcs else (),
+                      nodes=nodes,
                       first_pair_arc=n_units, cost_unit=g)

@@ -7,7 +7,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 import service.models  # noqa: F401  (every table registered before the first query)
-from service import errors
+from service import background, errors
 from service.assignments.router import router as assignments_router
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
@@ -16,6 +16,8 @@ from service.db import get_engine
 from service.dispatch.router import router as dispatch_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
+from service.metrics import MetricsMiddleware
+from service.metrics import router as metrics_router
 from service.migrate import current_revision, head_revision
 from service.places.router import router as places_router
 from service.requests.router import router as requests_router
@@ -36,6 +38,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Five-society (五社联动) community service matching engine",
         generate_unique_id_function=_operation_id,
+        lifespan=background.lifespan,
     )
     errors.install(app)
 
@@ -88,6 +91,8 @@ def create_app() -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    # Added last so it is outermost and times every request, refusals included.
+    app.add_middleware(MetricsMiddleware)
     return app
 
 

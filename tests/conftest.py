@@ -19,6 +19,8 @@ PG_ADMIN_URL = os.environ.get(
     "WUSHE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 os.environ.setdefault("WUSHE_ENVIRONMENT", "test")
+# Tests drive the background loop by calling tick() themselves.
+os.environ.setdefault("WUSHE_BACKGROUND", "false")
 
 
 def _pg_url(name: str) -> str:

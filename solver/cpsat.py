@@ -9,7 +9,9 @@ not fit comfortably, the secondary is coarsened (and the result is then not clai
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,10 +69,13 @@ def _group(keys: np.ndarray):
 
 
 def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: float,
-                deadline: float, seed: int) -> CpResult:
+                deadline: float, seed: int, *, stop: threading.Event | None = None,
+                on_solution: Callable[[float, float], None] | None = None) -> CpResult:
     """Best plan warm-started from `hint`. Model size and search effort follow the nominal
     budget in seconds (so they do not depend on machine load: same seed, same plan); the
-    deadline (a time.perf_counter() instant) is a hard stop."""
+    deadline (a time.perf_counter() instant) is a hard stop, and so is `stop` once set (the
+    best solution found so far is kept). `on_solution(objective, bound)` hears of each
+    improving solution, in the model's internal units."""
     problem = ix.problem
     reqs = problem.requests
     params = problem.params
@@ -233,7 +238,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
         # a full presolve of a big model can eat the whole budget before the hint is tried
         solver.parameters.max_presolve_iterations = 1
         solver.parameters.symmetry_level = 0
-    status = solver.solve(m)
+    status = _solve_stoppable(solver, m, stop, on_solution)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return CpResult({}, False, None, "timeout_no_solution")
     choices = {}
@@ -251,6 +256,48 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
         bound = int((int(np.floor(solver.best_objective_bound)) + int(slack)) // scale)
     optimal = status == cp_model.OPTIMAL and exact and not restricted
     return CpResult(choices, optimal, bound, "feasible")
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    """Reports each improving solution and stops the search once `stop` is set."""
+
+    def __init__(self, stop: threading.Event | None,
+                 on_solution: Callable[[float, float], None] | None) -> None:
+        super().__init__()
+        self._stop = stop
+        self._on_solution = on_solution
+
+    def on_solution_callback(self) -> None:
+        if self._on_solution is not None:
+            self._on_solution(self.objective_value, self.best_objective_bound)
+        if self._stop is not None and self._stop.is_set():
+            self.stop_search()
+
+
+def _solve_stoppable(solver, m, stop, on_solution):
+    """solver.solve(m), stopped early when `stop` is set. A solution callback alone would
+    only notice at the next improving solution, which may never come, so a watcher thread
+    also stops the search as soon as the event is set."""
+    if stop is None and on_solution is None:
+        return solver.solve(m)
+    watch = _Watch(stop, on_solution)
+    done = threading.Event()
+
+    def watcher() -> None:
+        # Asked again every tick: a stop before the search has begun would otherwise be lost.
+        while not done.wait(0.05):
+            if stop.is_set():
+                solver.stop_search()
+
+    thread = threading.Thread(target=watcher, daemon=True) if stop is not None else None
+    if thread is not None:
+        thread.start()
+    try:
+        return solver.solve(m, watch)
+    finally:
+        done.set()
+        if thread is not None:
+            thread.join()
 
 
 def _add_hint(m, ix, hint, kept, x, served, start, fund_vars, shifts, pens, pt, pr):

@@ -8,6 +8,8 @@ in a fixed order so the plan does not depend on scheduling.
 from __future__ import annotations
 
 import multiprocessing
+import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
@@ -83,8 +85,12 @@ def _solve_shared(i: int):
 
 
 def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
-                time_limit: float, seed: int, deadline: float) -> list:
-    """solve_part for every part; results in part order."""
+                time_limit: float, seed: int, deadline: float, *,
+                stop: threading.Event | None = None,
+                on_part: Callable[[object], None] | None = None) -> list:
+    """solve_part for every part; results in part order. `stop` is checked between parts
+    (and inside CP-SAT when parts run in this process; forked workers cannot see it).
+    `on_part(result)` hears of each finished part."""
     global _shared
     from solver.engine import solve_part
 
@@ -94,8 +100,13 @@ def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
     parallel = big >= 2 and "fork" in multiprocessing.get_all_start_methods()
     share = sizes / sizes.sum() * (WORKERS if parallel else 1)
     budgets = [max(0.2, min(time_limit, time_limit * s)) for s in share]
-    if not parallel:
-        return [solve_part(ix, s, b, seed, deadline) for s, b in zip(subs, budgets, strict=True)]
+    if not parallel or (stop is not None and stop.is_set()):
+        results = []
+        for s, b in zip(subs, budgets, strict=True):
+            results.append(solve_part(ix, s, b, seed, deadline, stop=stop))
+            if on_part is not None:
+                on_part(results[-1])
+        return results
     _shared = (ix, subs, budgets, seed, deadline)
     try:
         ctx = multiprocessing.get_context("fork")
@@ -103,6 +114,11 @@ def solve_parts(ix: Index, cand: Candidates, units_per_part: list[np.ndarray],
             # biggest parts first so the two workers finish together
             order = sorted(range(len(subs)), key=lambda i: -sizes[i])
             futures = {i: pool.submit(_solve_shared, i) for i in order}
-            return [futures[i].result() for i in range(len(subs))]
+            results = []
+            for i in range(len(subs)):
+                results.append(futures[i].result())
+                if on_part is not None:
+                    on_part(results[-1])
+            return results
     finally:
         _shared = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,10 +51,11 @@ def flow_choices(cand: Candidates, chosen) -> dict[int, Choice]:
 
 
 def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
-               deadline: float | None = None) -> PartResult:
+               deadline: float | None = None, *, stop: threading.Event | None = None,
+               on_solution: Callable[[float, float], None] | None = None) -> PartResult:
     """One independent part with a nominal `time_limit` in seconds (deterministic choices
     follow it) and a wall-clock `deadline`: the exact flow when it applies, else greedy then
-    CP-SAT."""
+    CP-SAT (skipped, or cut short, once `stop` is set: the greedy plan is the floor)."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
         return PartResult(flow_choices(cand, res.chosen), "flow", res.optimal,
@@ -60,10 +64,12 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
     cand = sort_pairs(cand)
     greedy = solve_greedy(ix, cand)
     relax = served_upper_bound(ix, cand)
-    if served_weight(ix, greedy) >= relax and time_limit < 1.0:
+    if (served_weight(ix, greedy) >= relax and time_limit < 1.0) or (
+            stop is not None and stop.is_set()):
         return PartResult(_global(cand, greedy), "greedy", False, relax)
-    stop = started + time_limit if deadline is None else min(deadline, started + time_limit)
-    res = solve_cpsat(ix, cand, greedy, time_limit, stop, seed)
+    until = started + time_limit if deadline is None else min(deadline, started + time_limit)
+    res = solve_cpsat(ix, cand, greedy, time_limit, until, seed, stop=stop,
+                      on_solution=on_solution)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
     if res.status == "timeout_no_solution" or (
             served_weight(ix, res.choices) < served_weight(ix, greedy)):
@@ -71,32 +77,85 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
     return PartResult(_global(cand, res.choices), "cpsat", res.optimal, bound)
 
 
-def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0) -> Plan:
-    """The best plan found within `time_limit` seconds; never raises on a timeout."""
+def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
+          stop: threading.Event | None = None,
+          on_progress: Callable[[dict[str, Any]], None] | None = None) -> Plan:
+    """The best plan found within `time_limit` seconds; never raises on a timeout.
+
+    `stop`, once set, ends the search early: parts not yet solved get the greedy plan, the
+    part being searched keeps its best solution so far, and the plan is still valid.
+    `on_progress` is called (from the solving thread) with `{phase, parts_done, parts_total,
+    best_objective, bound}` as parts finish and improving CP-SAT solutions arrive; during the
+    search `best_objective` and `bound` are the served weight (the objective's leading term,
+    fixed work included) and its upper bound, and the final call carries the plan's objective
+    and bound. Parts solved in parallel processes report only when they finish."""
     started = time.perf_counter()
+    report = _Reporter(on_progress)
     ix = build_index(problem)
     fixed = sum(w for w, f in zip(ix.r_weight, ix.r_fixed, strict=True) if f)
     nearest = solve_nearest(ix) if count_variant_likely(ix) else None
     if nearest is not None:
         cand, res = nearest
-        return build_plan(ix, cand, flow_choices(cand, res.chosen), status="feasible",
-                          method="flow", started=started,
-                          served_bound=fixed + res.served_bound, optimal=res.optimal)
+        return report.done(build_plan(ix, cand, flow_choices(cand, res.chosen),
+                                      status="feasible", method="flow", started=started,
+                                      served_bound=fixed + res.served_bound,
+                                      optimal=res.optimal), 1)
     cand = build_candidates(ix)
     units = parts(ix, cand)
     # leave time to explain the unassigned and assemble the plan after the models stop
     reserve = 0.2 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
+    report.parts(len(units), fixed)
     if len(units) <= 1:
-        results = [solve_part(ix, cand, budget, seed, deadline)]
+        results = [solve_part(ix, cand, budget, seed, deadline, stop=stop,
+                              on_solution=report.solution)]
+        report.part_done(ix, results[0])
     else:
-        results = solve_parts(ix, cand, units, budget, seed, deadline)
+        results = solve_parts(ix, cand, units, budget, seed, deadline, stop=stop,
+                              on_part=lambda res: report.part_done(ix, res))
     choices: dict[int, Choice] = {}
     for res in results:
         choices.update(res.choices)
     methods = {res.method for res in results}
     method = methods.pop() if len(methods) == 1 else ("mixed" if methods else "flow")
-    return build_plan(ix, cand, choices, status="feasible", method=method, started=started,
-                      served_bound=fixed + sum(res.served_bound for res in results),
-                      optimal=all(res.optimal for res in results))
+    return report.done(build_plan(ix, cand, choices, status="feasible", method=method,
+                                  started=started,
+                                  served_bound=fixed + sum(r.served_bound for r in results),
+                                  optimal=all(r.optimal for r in results)), len(units))
+
+
+class _Reporter:
+    """Turns part results and CP-SAT solutions into `on_progress` calls (or nothing)."""
+
+    def __init__(self, on_progress: Callable[[dict[str, Any]], None] | None) -> None:
+        self.on_progress = on_progress
+        self.total = 0
+        self.done_parts = 0
+        self.served = 0
+        self.bound = 0
+
+    def _emit(self, phase: str, best: float | None, bound: float | None) -> None:
+        if self.on_progress is not None:
+            self.on_progress({"phase": phase, "parts_done": self.done_parts,
+                              "parts_total": self.total, "best_objective": best,
+                              "bound": bound})
+
+    def parts(self, total: int, fixed: int) -> None:
+        self.total, self.served, self.bound = total, fixed, fixed
+        self._emit("solving", None, None)
+
+    def solution(self, objective: float, bound: float) -> None:
+        # CP-SAT's figures are in internal units; the served weight so far is what we report
+        self._emit("solving", float(self.served), None)
+
+    def part_done(self, ix: Index, res: PartResult) -> None:
+        self.done_parts += 1
+        self.served += served_weight(ix, res.choices)
+        self.bound += res.served_bound
+        self._emit("solving", float(self.served), float(self.bound))
+
+    def done(self, plan: Plan, parts_total: int) -> Plan:
+        self.total = self.done_parts = parts_total
+        self._emit("done", plan.objective, plan.bound)
+        return plan

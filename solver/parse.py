@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from solver.problem import (
@@ -131,6 +132,69 @@ def _team(o: _Obj) -> tuple[TeamSlot, ...] | None:
     return tuple(slots)
 
 
+_PLAIN_KEYS = frozenset(("id", "location", "category", "community_id", "resident_id",
+                         "resident_tags", "urgency", "window", "duration", "quantity", "cost",
+                         "qualifications", "min_licence", "max_distance_m", "zone_id",
+                         "zone_status", "excluded_responders", "previous_responder", "team"))
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _is_strs(v: Any) -> bool:
+    return type(v) is list and all(type(x) is str for x in v)
+
+
+def _opt_str(v: Any) -> bool:
+    return v is None or (type(v) is str and v != "")
+
+
+def _request_fast(d: Any) -> Request | None:
+    """The common, well-formed single-responder request without the per-field bookkeeping
+    (100,000 requests parse in a fraction of the time); None sends it to the checked path,
+    which names the field if anything is wrong."""
+    if type(d) is not dict or not _PLAIN_KEYS.issuperset(d) or d.get("team") is not None:
+        return None
+    rid, loc, window = d.get("id"), d.get("location"), d.get("window")
+    duration, quantity, cost = d.get("duration", 0), d.get("quantity", 0), d.get("cost", 0)
+    tags, quals = d.get("resident_tags", []), d.get("qualifications", [])
+    excl, limit = d.get("excluded_responders", []), d.get("max_distance_m")
+    category, zone_status = d.get("category", ""), d.get("zone_status")
+    if not (type(rid) is str and rid and type(loc) is list and len(loc) == 2
+            and all(type(x) in (int, float) and math.isfinite(x) for x in loc)
+            and -180 <= loc[0] <= 180 and -90 <= loc[1] <= 90
+            and _is_int(duration) and _is_int(quantity) and _is_int(cost)
+            and _is_strs(tags) and _is_strs(quals) and _is_strs(excl)
+            and (limit is None or _is_int(limit)) and type(category) is str
+            and d.get("urgency", "normal") in URGENCIES
+            and d.get("min_licence", "none") in LICENCES
+            and (zone_status is None or zone_status in ZONE_STATUSES)
+            and (zone_status not in ("sealed", "controlled") or d.get("zone_id"))
+            and all(_opt_str(d.get(k)) for k in ("community_id", "resident_id", "zone_id",
+                                                 "previous_responder"))
+            and (window is None or (type(window) is list and len(window) == 2
+                                    and type(window[0]) is int and type(window[1]) is int
+                                    and window[0] <= window[1]))):
+        return None
+    return Request(
+        id=rid, location=(float(loc[0]), float(loc[1])), category=category,
+        community_id=d.get("community_id"), resident_id=d.get("resident_id"),
+        resident_tags=tuple(tags), urgency=d.get("urgency") or "normal",
+        window=None if window is None else (window[0], window[1]), duration=duration,
+        quantity=quantity, cost=cost, qualifications=tuple(quals),
+        min_licence=d.get("min_licence") or "none", max_distance_m=limit, team=None,
+        zone_id=d.get("zone_id"), zone_status=zone_status, excluded_responders=tuple(excl),
+        previous_responder=d.get("previous_responder"))
+
+
+def _category(o: _Obj) -> str:
+    value = o.get("category", "")
+    if not isinstance(value, str):
+        raise ProblemError(o.at("category"), "must be a string")
+    return value
+
+
 def _request(o: _Obj) -> Request:
     window = o.get("window", None)
     zone_status = o.choice("zone_status", ZONE_STATUSES, optional=True)
@@ -138,7 +202,7 @@ def _request(o: _Obj) -> Request:
     if zone_status in ("sealed", "controlled") and zone_id is None:
         raise ProblemError(o.at("zone_id"), f"is required when zone_status is {zone_status}")
     return Request(
-        id=o.string("id"), location=o.lonlat("location"), category=o.get("category", ""),
+        id=o.string("id"), location=o.lonlat("location"), category=_category(o),
         community_id=o.string("community_id", optional=True),
         resident_id=o.string("resident_id", optional=True),
         resident_tags=o.strings("resident_tags"),
@@ -202,7 +266,11 @@ def _unique(items: list[Any], path: str) -> dict[str, int]:
 
 def parse_problem(data: Any) -> Problem:
     root = _Obj(data, "")
-    requests = [_request(o) for o in _objects(root.get("requests", []), "requests")]
+    raw = root.get("requests", [])
+    if not isinstance(raw, list):
+        raise ProblemError("requests", "must be a list")
+    requests = [_request_fast(d) or _request(_Obj(d, f"requests[{i}]"))
+                for i, d in enumerate(raw)]
     responders = [_responder(o) for o in _objects(root.get("responders", []), "responders")]
     funds = [Fund(id=o.string("id"), balance=o.integer("balance"),
                   categories=o.strings("categories", optional=True),

@@ -59,3 +59,18 @@ def test_defaults_and_round_trip():
     assert p.requests[0].urgency == "normal" and p.params.travel_weight_per_km == 10.0
     assert p.params.fairness_weight == 2.0 and p.requests[0].members == 2
     assert Problem.from_dict(p.to_dict()) == p
+
+
+def test_fast_path_builds_the_same_request_as_the_checked_path():
+    """A plain request parses identically through the fast and the checked path."""
+    from solver.parse import _Obj, _request, _request_fast
+
+    d = req("a", 100, window=[480, 600], resident_tags=["elderly"], community_id="c1",
+            cost=300, zone_id="z", zone_status="sealed", previous_responder="v1")
+    assert _request_fast(d) == _request(_Obj(d, "requests[0]"))
+
+
+def test_category_must_be_a_string():
+    """A numeric category is rejected at requests[i].category."""
+    assert _error({"requests": [req("a", category=5)], "responders": []}) == (
+        "requests[0].category")

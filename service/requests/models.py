@@ -56,6 +56,11 @@ class ServiceRequest(Entity, Located, Base):
     state: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     zone_id: Mapped[str | None] = mapped_column(String(64))
     created_by_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_key.id"))
+    # The resident's side rates the service once it is completed (评单), once.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    # Not stored: what live matching did when the request was created (POST answers it).
+    dispatch = None
 
     @property
     def location(self) -> dict[str, Any]:

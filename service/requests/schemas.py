@@ -82,6 +82,23 @@ class TeamSlotOut(OutModel):
     count: int
 
 
+class OfferOut(OutModel):
+    assignment_id: str
+    responder_id: str
+    role: str
+    respond_by: datetime | None
+
+
+class DispatchOutcome(OutModel):
+    """What live matching did: offered (to whom, answer by when) or queued (why, what helps)."""
+
+    outcome: Literal["offered", "queued"]
+    offers: list[OfferOut] | None = None
+    reason: str | None = None
+    message: str | None = None
+    remedy: str | None = None
+
+
 class RequestOut(OutModel):
     id: str
     community_id: str
@@ -105,5 +122,10 @@ class RequestOut(OutModel):
     state: RequestState
     zone_id: str | None
     created_by_key_id: str | None
+    rating: int | None = None
+    rating_comment: str | None = None
+    dispatch: DispatchOutcome | None = Field(
+        default=None, description="Only in the answer to POST: what live matching did"
+    )
     created_at: datetime
     updated_at: datetime

@@ -146,6 +146,10 @@ def create_request(
     )
     session.add(request)
     _flush(session, source, data.external_id)
+    from service.dispatch import live
+
+    # Matched in the same transaction: the offer commits with the request or not at all.
+    request.dispatch = live.on_created(session, request).as_dict()
     return request
 
 

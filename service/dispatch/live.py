@@ -1,0 +1,261 @@
+"""Live matching: a new (or re-queued) request is offered at once to the best responder or team.
+
+The solver proposes from a snapshot; the database decides. Before writing, the request row
+and every candidate responder are locked (request first, then responders in id order, so
+concurrent matchers never deadlock), their counted work is re-read and every cap re-checked;
+a candidate that no longer fits is skipped for the next alternative. On SQLite, which has no
+row locks, one process-wide lock makes live matching a single writer until the transaction
+ends.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+import solver
+from service.assignments.models import Assignment
+from service.config import get_settings
+from service.dispatch import adapter, lifecycle
+from service.dispatch import repository as repo
+from service.errors import Conflict
+from service.requests.models import ServiceRequest
+from service.responders.models import Responder
+from service.types import utcnow
+
+_SQLITE_WRITER = threading.Lock()
+
+
+@dataclass
+class Outcome:
+    """What live matching did with a request, as the API reports it."""
+
+    outcome: str
+    offers: list[dict[str, Any]] = field(default_factory=list)
+    reason: str | None = None
+    message: str | None = None
+    remedy: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.outcome == "offered":
+            return {"outcome": "offered", "offers": self.offers}
+        return {
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "message": self.message,
+            "remedy": self.remedy,
+        }
+
+
+def _queued(reason: str, message: str, remedy: str | None) -> Outcome:
+    return Outcome("queued", reason=reason, message=message, remedy=remedy)
+
+
+def _single_writer(session: Session) -> None:
+    """On SQLite, hold the process-wide writer lock until this transaction ends."""
+    if session.get_bind().dialect.name != "sqlite" or session.info.get("live_writer"):
+        return
+    _SQLITE_WRITER.acquire()
+    session.info["live_writer"] = True
+
+    def _release(_session: Session, *_: Any) -> None:
+        if session.info.pop("live_writer", False):
+            _SQLITE_WRITER.release()
+
+    for name in ("after_commit", "after_rollback"):
+        sa_event.listen(session, name, _release, once=True)
+
+
+def on_created(session: Session, request: ServiceRequest) -> Outcome:
+    """Called in the transaction that stored the request."""
+    community = repo.community(session, request.community_id)
+    if community is None or not community.auto_dispatch:
+        return _queued(
+            "manual_dispatch",
+            "This community dispatches by hand; the request waits for a dispatcher.",
+            "a dispatcher assigns it, or the community turns on auto_dispatch",
+        )
+    return match(session, request)
+
+
+def rematch(session: Session, request: ServiceRequest) -> Outcome:
+    """Match a request that is back in the queue (declined, timed out) without those responders."""
+    community = repo.community(session, request.community_id)
+    if community is None or not community.auto_dispatch:
+        return _queued(
+            "manual_dispatch",
+            "This community dispatches by hand; the request waits for a dispatcher.",
+            "a dispatcher assigns it",
+        )
+    return match(session, request)
+
+
+def _metrics(seconds: float, offers: int) -> None:
+    try:
+        from service import metrics
+    except ImportError:
+        return
+    metrics.LIVE_MATCH_SECONDS.observe(seconds)
+    if offers:
+        metrics.OFFERS_MADE.inc(offers)
+
+
+def match(session: Session, request: ServiceRequest, now: datetime | None = None) -> Outcome:
+    began = time.perf_counter()
+    now = now or utcnow()
+    _single_writer(session)
+    request = repo.lock_request(session, request.id)
+    if request.state != "submitted" or repo.live_assignments(session, request.id):
+        return _queued("not_open", f"The request is {request.state}.", None)
+    problem, ctx = adapter.build_problem(
+        session, [request.community_id], now=now, fixed_states=adapter.LIVE_FIXED_STATES
+    )
+    state = solver.MatchState(problem)
+    found = solver.match_one(adapter.extra_request(session, ctx, request, now), state)
+    outcome = _offer_first_fitting(session, ctx, request, found, now)
+    _metrics(time.perf_counter() - began, len(outcome.offers))
+    return outcome
+
+
+def _offer_first_fitting(
+    session: Session,
+    ctx: adapter.Context,
+    request: ServiceRequest,
+    found: solver.Match,
+    now: datetime,
+) -> Outcome:
+    if found.best is None:
+        why = found.unassigned
+        outcome = _queued(
+            why.reason if why else "unmatched",
+            why.message if why else "No responder fits.",
+            why.remedy if why else None,
+        )
+        _record_queued(session, request, outcome)
+        return outcome
+    candidates = [found.best, *found.alternatives]
+    # Lock every responder any candidate names, all at once and in id order.
+    locked = {
+        r.id: r
+        for r in repo.lock_responders(session, {j for c in candidates for j in c.responder_ids})
+    }
+    for candidate in candidates:
+        if not all(j in locked and locked[j].active for j in candidate.responder_ids):
+            continue
+        if not fits(session, ctx, request, candidate, locked):
+            continue
+        try:
+            return offer(session, ctx, request, candidate, now)
+        except Conflict:
+            # The fund was drawn down by a concurrent offer: nothing was written; try the next.
+            continue
+    outcome = _queued(
+        "capacity",
+        "Every suitable responder reached a task, minute or load limit a moment ago.",
+        "one more responder free in the window",
+    )
+    _record_queued(session, request, outcome)
+    return outcome
+
+
+def _record_queued(session: Session, request: ServiceRequest, outcome: Outcome) -> None:
+    lifecycle.event(
+        session,
+        "request.queued",
+        community_id=request.community_id,
+        subject_type="service_request",
+        subject_id=request.id,
+        payload={**outcome.as_dict(), "grid_id": request.grid_id},
+    )
+
+
+def fits(
+    session: Session,
+    ctx: adapter.Context,
+    request: ServiceRequest,
+    candidate: solver.Assignment,
+    locked: dict[str, Responder],
+) -> bool:
+    """Re-read the locked responders' counted work and check every cap with this task added."""
+    day = adapter.planning_origin(request.window_start)
+    week = day - timedelta(days=day.weekday())
+    ids = list(candidate.responder_ids)
+    counted = repo.work(
+        session, ids, min(week, day), max(week + timedelta(days=7), day + timedelta(days=1))
+    )
+    for j, travel in zip(ids, candidate.travel_minutes, strict=True):
+        r = locked[j]
+        mine = [w for w in counted if w.responder_id == j and w.request_id != request.id]
+        today = [w for w in mine if day <= w.window_start < day + timedelta(days=1)]
+        this_week = [w for w in mine if week <= w.window_start < week + timedelta(days=7)]
+        minutes = request.duration_min + 2 * travel
+        checks = (
+            (adapter.day_task_cap(r), len(today) + 1),
+            (r.max_minutes_per_day, sum(w.minutes for w in today) + minutes),
+            (r.max_tasks_per_week, len(this_week) + 1),
+            (r.max_minutes_per_week, sum(w.minutes for w in this_week) + minutes),
+            (r.load_capacity, sum(w.quantity for w in today) + request.quantity),
+        )
+        if any(cap is not None and used > cap for cap, used in checks):
+            return False
+    return True
+
+
+def offer(
+    session: Session,
+    ctx: adapter.Context,
+    request: ServiceRequest,
+    candidate: solver.Assignment,
+    now: datetime,
+    *,
+    note: str | None = None,
+) -> Outcome:
+    """Write the offer: reserve the cost, add the rows, move the request to offered."""
+    lifecycle.reserve(session, request, candidate.fund_id)
+    respond_by = now + timedelta(seconds=get_settings().offer_timeout_s)
+    rows = adapter.plan_to_assignments(
+        ctx, candidate, offered_at=now, respond_by=respond_by, note=note
+    )
+    add_offers(session, request, rows)
+    lifecycle.transition_request(session, request, "offered")
+    return Outcome(
+        "offered",
+        offers=[
+            {
+                "assignment_id": a.id,
+                "responder_id": a.responder_id,
+                "role": a.role,
+                "respond_by": a.respond_by,
+            }
+            for a in rows
+        ],
+    )
+
+
+def add_offers(session: Session, request: ServiceRequest, rows: list[Assignment]) -> None:
+    from service.audit.recorder import name_action
+
+    for a in rows:
+        session.add(a)
+        name_action(session, a.id, "offer")
+    session.flush()
+    for a in rows:
+        lifecycle.event(
+            session,
+            "assignment.offered",
+            community_id=a.community_id,
+            subject_type="assignment",
+            subject_id=a.id,
+            payload={
+                "request_id": request.id,
+                "role": a.role,
+                "respond_by": a.respond_by,
+                "planned_start": a.planned_start,
+                "note": a.note,
+            },
+            responder_id=a.responder_id,
+        )

@@ -1,0 +1,223 @@
+"""Every query dispatch needs: responders and their work, funds and holds, locks."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.assignments.models import LIVE_STATES, Assignment
+from service.funds.models import CharityFund, FundEntry
+from service.places.models import Community
+from service.requests.models import ServiceRequest
+from service.residents.models import Resident
+from service.responders.models import Responder, ResponderCommunity
+
+# Work that uses up a responder's caps: what it holds now and what it already did.
+COUNTED_STATES = (*LIVE_STATES, "completed")
+
+
+@dataclass
+class Work:
+    """One counted task of a responder: what it costs against the caps."""
+
+    assignment_id: str
+    request_id: str
+    responder_id: str
+    state: str
+    window_start: datetime
+    minutes: int
+    quantity: int
+
+
+def lock_request(session: Session, request_id: str) -> ServiceRequest:
+    """The request row, locked (PostgreSQL) and re-read, so its state is the committed one."""
+    stmt = (
+        select(ServiceRequest)
+        .where(ServiceRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(stmt).one()
+
+
+def lock_responders(session: Session, responder_ids: Iterable[str]) -> list[Responder]:
+    """Lock responders in id order: every writer takes them in the same order, so no deadlock."""
+    ids = sorted(set(responder_ids))
+    stmt = (
+        select(Responder)
+        .where(Responder.id.in_(ids))
+        .order_by(Responder.id)
+        .with_for_update(of=Responder)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def community(session: Session, community_id: str) -> Community | None:
+    return session.get(Community, community_id)
+
+
+def active_responders(
+    session: Session, community_ids: Iterable[str], responder_ids: Iterable[str] | None = None
+) -> list[Responder]:
+    serving = select(ResponderCommunity.responder_id).where(
+        ResponderCommunity.community_id.in_(list(community_ids))
+    )
+    stmt = select(Responder).where(Responder.active.is_(True), Responder.id.in_(serving))
+    if responder_ids is not None:
+        stmt = stmt.where(Responder.id.in_(list(responder_ids)))
+    return list(session.scalars(stmt.order_by(Responder.id)))
+
+
+def responders_by_id(session: Session, responder_ids: Iterable[str]) -> list[Responder]:
+    stmt = select(Responder).where(Responder.id.in_(list(responder_ids))).order_by(Responder.id)
+    return list(session.scalars(stmt))
+
+
+def work(
+    session: Session, responder_ids: Iterable[str], since: datetime, until: datetime
+) -> list[Work]:
+    """Counted tasks of these responders whose request's window starts in [since, until)."""
+    ids = list(responder_ids)
+    if not ids:
+        return []
+    stmt = (
+        select(
+            Assignment.id,
+            Assignment.request_id,
+            Assignment.responder_id,
+            Assignment.state,
+            ServiceRequest.window_start,
+            ServiceRequest.duration_min,
+            Assignment.travel_minutes,
+            ServiceRequest.quantity,
+        )
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(
+            Assignment.responder_id.in_(ids),
+            Assignment.state.in_(COUNTED_STATES),
+            ServiceRequest.window_start >= since,
+            ServiceRequest.window_start < until,
+        )
+    )
+    return [
+        Work(aid, rid, jid, state, start, duration + 2 * (travel or 0), quantity)
+        for aid, rid, jid, state, start, duration, travel, quantity in session.execute(stmt)
+    ]
+
+
+def live_assignments(session: Session, request_id: str) -> list[Assignment]:
+    stmt = (
+        select(Assignment)
+        .where(Assignment.request_id == request_id, Assignment.state.in_(LIVE_STATES))
+        .order_by(Assignment.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def assignments_of(session: Session, request_id: str) -> list[Assignment]:
+    stmt = select(Assignment).where(Assignment.request_id == request_id).order_by(Assignment.id)
+    return list(session.scalars(stmt))
+
+
+def assignments_by_request(
+    session: Session, request_ids: Iterable[str], states: Iterable[str]
+) -> dict[str, list[Assignment]]:
+    stmt = select(Assignment).where(
+        Assignment.request_id.in_(list(request_ids)), Assignment.state.in_(list(states))
+    )
+    out: dict[str, list[Assignment]] = defaultdict(list)
+    for a in session.scalars(stmt.order_by(Assignment.id)):
+        out[a.request_id].append(a)
+    return out
+
+
+def requests_by_id(session: Session, request_ids: Iterable[str]) -> dict[str, ServiceRequest]:
+    ids = list(request_ids)
+    if not ids:
+        return {}
+    return {
+        r.id: r for r in session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(ids)))
+    }
+
+
+def excluded_responders(session: Session, request_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Who declined or let an offer time out, per request: they are not asked again."""
+    stmt = select(Assignment.request_id, Assignment.responder_id).where(
+        Assignment.request_id.in_(list(request_ids)),
+        Assignment.state.in_(("declined", "timed_out")),
+    )
+    out: dict[str, set[str]] = defaultdict(set)
+    for request_id, responder_id in session.execute(stmt):
+        out[request_id].add(responder_id)
+    return out
+
+
+def previous_responders(session: Session, resident_ids: Iterable[str]) -> dict[str, str]:
+    """The responder of each resident's most recently completed assignment."""
+    ids = [r for r in set(resident_ids) if r]
+    if not ids:
+        return {}
+    stmt = (
+        select(ServiceRequest.resident_id, Assignment.responder_id)
+        .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
+        .where(ServiceRequest.resident_id.in_(ids), Assignment.state == "completed")
+        .order_by(Assignment.completed_at, Assignment.id)
+    )
+    return {resident: responder for resident, responder in session.execute(stmt)}
+
+
+def resident_tags(session: Session, resident_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = [r for r in set(resident_ids) if r]
+    if not ids:
+        return {}
+    stmt = select(Resident.id, Resident.tags).where(Resident.id.in_(ids))
+    return {rid: list(tags or []) for rid, tags in session.execute(stmt)}
+
+
+def funds_for(session: Session, community_ids: Iterable[str]) -> list[CharityFund]:
+    """Active funds owned by these communities or by their streets."""
+    ids = list(community_ids)
+    streets = select(Community.street_id).where(Community.id.in_(ids))
+    stmt = select(CharityFund).where(
+        CharityFund.active.is_(True),
+        (CharityFund.community_id.in_(ids)) | (CharityFund.street_id.in_(streets)),
+    )
+    return list(session.scalars(stmt.order_by(CharityFund.id)))
+
+
+def street_communities(session: Session, street_ids: Iterable[str]) -> dict[str, list[str]]:
+    stmt = select(Community.street_id, Community.id).where(
+        Community.street_id.in_(list(street_ids))
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for street_id, community_id in session.execute(stmt):
+        out[street_id].append(community_id)
+    return out
+
+
+def held_for_request(session: Session, request_id: str) -> dict[str, int]:
+    """Fen still reserved for this request, per fund (reservations less releases)."""
+    stmt = (
+        select(FundEntry.fund_id, FundEntry.kind, func.sum(FundEntry.amount_fen))
+        .where(FundEntry.request_id == request_id, FundEntry.kind.in_(("reservation", "release")))
+        .group_by(FundEntry.fund_id, FundEntry.kind)
+    )
+    held: dict[str, int] = defaultdict(int)
+    for fund_id, kind, amount in session.execute(stmt):
+        held[fund_id] += int(amount) if kind == "reservation" else -int(amount)
+    return {fund_id: amount for fund_id, amount in held.items() if amount > 0}
+
+
+def task_counts(
+    session: Session, community_id: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    """Counted tasks per active responder of a community in [since, until) (for fair load)."""
+    responders = active_responders(session, [community_id])
+    counts = {r.id: 0 for r in responders}
+    for w in work(session, counts, since, until):
+        counts[w.responder_id] += 1
+    return counts

@@ -115,13 +115,26 @@ def _apply_travel(ix: Index, pr, pj, metres, reqs_mask):
     return pr[keep], pj[keep], metres[keep], minutes[keep]
 
 
+def request_arrays(ix: Index) -> dict[str, np.ndarray]:
+    """duration, quantity, timed, window start/end per request, built once per request tuple
+    (the cache holds the tuple itself, so a new problem never reads stale arrays)."""
+    reqs = ix.problem.requests
+    cached = ix.masks.get("requests")
+    if cached is None or cached[0] is not reqs:
+        arrays = {
+            "dur": np.array([r.duration for r in reqs], dtype=np.int64),
+            "qty": np.array([r.quantity for r in reqs], dtype=np.int64),
+            "timed": np.array([r.window is not None for r in reqs], dtype=bool),
+            "wa": np.array([r.window[0] if r.window else 0 for r in reqs], dtype=np.int64),
+            "wb": np.array([r.window[1] if r.window else 0 for r in reqs], dtype=np.int64)}
+        ix.masks["requests"] = cached = (reqs, arrays)
+    return cached[1]
+
+
 def time_fits(ix: Index, pr, pj, minutes) -> np.ndarray:
     """Whether some shift of the responder can hold the round trip (and meet the window)."""
-    reqs = ix.problem.requests
-    dur = np.array([r.duration for r in reqs], dtype=np.int64)[pr]
-    timed = np.array([r.window is not None for r in reqs], dtype=bool)[pr]
-    wa = np.array([r.window[0] if r.window else 0 for r in reqs], dtype=np.int64)[pr]
-    wb = np.array([r.window[1] if r.window else 0 for r in reqs], dtype=np.int64)[pr]
+    a = request_arrays(ix)
+    dur, timed, wa, wb = a["dur"][pr], a["timed"][pr], a["wa"][pr], a["wb"][pr]
     ok = np.zeros(len(pr), dtype=bool)
     for k in range(ix.j_shift_start.shape[1]):
         s, e = ix.j_shift_start[pj, k], ix.j_shift_end[pj, k]
@@ -191,7 +204,7 @@ def build_candidates(ix: Index, knn: int | None = None,
     # request-level filters (shared by every slot of a team), each evaluated only on the
     # pairs it can reject
     keep = np.ones(len(pr), dtype=bool)
-    timed = np.array([r.window is not None for r in reqs], dtype=bool)
+    timed = request_arrays(ix)["timed"]
     shifted = np.array([j.shifts is not None for j in problem.responders], dtype=bool)
     sub = np.flatnonzero(timed[pr] | shifted[pj])
     keep[sub] = time_fits(ix, pr[sub], pj[sub], minutes[sub])
@@ -209,8 +222,7 @@ def build_candidates(ix: Index, knn: int | None = None,
     if len(sub):
         keep[sub] &= _member(ix, pj[sub], [r.category for r in reqs], pr[sub],
                              lambda j: j.categories or ())
-    dur = np.array([r.duration for r in reqs], dtype=np.int64)
-    qty = np.array([r.quantity for r in reqs], dtype=np.int64)
+    dur, qty = request_arrays(ix)["dur"], request_arrays(ix)["qty"]
     keep &= ((ix.j_tasks_left[pj] >= 1) & (qty[pr] <= ix.j_load_left[pj])
              & (dur[pr] + 2 * minutes <= ix.j_minutes_left[pj]))
     keep &= fundable(ix)[pr]

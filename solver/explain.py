@@ -53,14 +53,25 @@ def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
     return ok
 
 
+def _travel_by_request(ix: Index) -> dict[str, dict[int, object]]:
+    """`travel` entries grouped by request, built once per travel tuple."""
+    travel = ix.problem.travel or ()
+    cached = ix.masks.get("travel")
+    if cached is None or cached[0] is not travel:
+        grouped: dict[str, dict[int, object]] = {}
+        for t in travel:
+            grouped.setdefault(t.request, {})[ix.resp_pos[t.responder]] = t
+        ix.masks["travel"] = cached = (travel, grouped)
+    return cached[1]
+
+
 def _static(ix: Index, ri: int) -> tuple[str, str, str]:
     """Reason for a request that no responder can take even with an empty schedule."""
     problem = ix.problem
     r = problem.requests[ri]
     nj = len(ix.j_lon)
     metres = geo.distance_m(ix.j_lon, ix.j_lat, r.location[0], r.location[1])
-    overrides = {ix.resp_pos[t.responder]: t for t in problem.travel or ()
-                 if t.request == r.id}
+    overrides = _travel_by_request(ix).get(r.id, {})
     minutes = geo.travel_minutes(metres, ix.j_speed)
     for j, t in overrides.items():
         metres[j], minutes[j] = t.metres, t.minutes

@@ -1,0 +1,1 @@
+"""Batch dispatch runs: solve a scope's open requests off the request path, preview, commit."""

@@ -1,0 +1,248 @@
+"""Executing one run: claim it, load the problem, solve, write the plan; engine-agnostic.
+
+Each step is its own short transaction and the solver runs with none open. The plan is
+written in the final transaction only, so a process killed mid-run leaves the run `running`
+with no plan: its heartbeat goes stale and the sweeper re-queues it (or fails it after
+MAX_ATTEMPTS). While solving, a heartbeat thread stamps the run, publishes the solver's
+progress and turns a cancellation request (from any process) into the solver's stop event.
+"""
+
+import logging
+import os
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import solver
+from service.db import get_sessionmaker
+from service.runs import repository as repo
+from service.runs.models import DispatchRun
+from service.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = int(os.environ.get("WUSHE_RUNS_MAX_ATTEMPTS", "3"))
+HEARTBEAT_S = float(os.environ.get("WUSHE_RUNS_HEARTBEAT_S", "1.0"))
+# A running run whose heartbeat is older than this was lost with its process.
+STALE_S = float(os.environ.get("WUSHE_RUNS_STALE_S", "30"))
+
+
+class RetryRun(Exception):
+    """The run failed this attempt and is queued again: the engine should run it again."""
+
+
+def execute(run_id: str, stop: threading.Event | None = None) -> str:
+    """Run ``run_id`` if it is queued; the run's state afterwards."""
+    stop = stop or threading.Event()
+    state = _claim(run_id)
+    if state != "running":
+        return state
+    try:
+        problem, ctx_origin, considered, not_open = _load(run_id)
+        plan = _solve(run_id, problem, stop, considered)
+    except Exception as exc:
+        log.exception("dispatch run %s failed", run_id)
+        if _give_back(run_id, f"{type(exc).__name__}: {exc}"):
+            raise RetryRun(run_id) from exc
+        return "failed"
+    state = _finish(run_id, plan, ctx_origin, not_open)
+    if state == "succeeded" and _mode(run_id) == "commit":
+        auto_commit(run_id)
+        state = _state(run_id)
+    return state
+
+
+def auto_commit(run_id: str) -> None:
+    """mode=commit: the same code as POST .../commit; a failure is recorded, not raised."""
+    from service.runs.service import system_commit
+
+    try:
+        system_commit(run_id)
+    except Exception as exc:
+        log.exception("dispatch run %s: automatic commit failed", run_id)
+        with _tx() as session:
+            run = repo.get_run(session, run_id, lock=True)
+            if run is not None and run.state == "succeeded":
+                run.error = f"automatic commit failed: {type(exc).__name__}: {exc}"
+
+
+class _tx:
+    """A short transaction of its own, committed on success."""
+
+    def __enter__(self) -> Session:
+        self.session = get_sessionmaker()()
+        return self.session
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        try:
+            if kind is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
+def _state(run_id: str) -> str:
+    with _tx() as session:
+        run = repo.get_run(session, run_id)
+        return run.state if run is not None else "missing"
+
+
+def _mode(run_id: str) -> str:
+    with _tx() as session:
+        run = repo.get_run(session, run_id)
+        return run.mode if run is not None else "preview"
+
+
+def _claim(run_id: str) -> str:
+    with _tx() as session:
+        run = repo.get_run(session, run_id, lock=True)
+        if run is None:
+            return "missing"
+        if run.state != "queued":
+            return run.state
+        now = utcnow()
+        if run.cancel_requested:
+            run.state, run.phase, run.finished_at = "cancelled", "done", now
+            return run.state
+        if run.attempts >= MAX_ATTEMPTS:
+            run.state, run.phase, run.finished_at = "failed", "done", now
+            run.error = f"gave up after {run.attempts} attempts; last: {run.error or 'unknown'}"
+            return run.state
+        run.attempts += 1
+        run.state, run.phase = "running", "loading"
+        run.started_at = run.heartbeat_at = now
+        return run.state
+
+
+def _load(run_id: str) -> tuple[solver.Problem, datetime, int, list[str]]:
+    """One short read: the scope's open requests and the problem the adapter builds."""
+    from service.dispatch import adapter
+
+    with _tx() as session:
+        run = repo.get_run(session, run_id)
+        assert run is not None
+        now = utcnow()
+        grid_id = run.scope_id if run.scope_type == "grid" else None
+        ids = repo.open_request_ids(session, run.community_ids, grid_id, run.request_ids, now)
+        not_open = sorted(set(run.request_ids or []) - set(ids))
+        problem, ctx = adapter.build_problem(session, list(run.community_ids), ids, now=now)
+        repo.touch(
+            session,
+            run_id,
+            utcnow(),
+            phase="solving",
+            progress={"requests_considered": len(ids)},
+        )
+        return problem, ctx.origin, len(ids), not_open
+
+
+def _solve(
+    run_id: str, problem: solver.Problem, stop: threading.Event, considered: int
+) -> solver.Plan:
+    with _tx() as session:
+        run = repo.get_run(session, run_id)
+        assert run is not None
+        time_limit, seed = run.time_limit_s, run.seed
+    latest: dict[str, Any] = {"requests_considered": considered}
+    done = threading.Event()
+
+    def on_progress(update: dict[str, Any]) -> None:
+        latest.update({k: v for k, v in update.items() if k != "phase"})
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            try:
+                with _tx() as session:
+                    alive = repo.touch(session, run_id, utcnow(), progress=dict(latest))
+                    if not alive or repo.cancel_requested(session, run_id):
+                        stop.set()
+            except Exception:
+                log.exception("dispatch run %s: heartbeat failed", run_id)
+
+    thread = threading.Thread(target=beat, name=f"run-{run_id[:8]}-beat", daemon=True)
+    thread.start()
+    try:
+        return solver.solve(
+            problem, time_limit=time_limit, seed=seed, stop=stop, on_progress=on_progress
+        )
+    finally:
+        done.set()
+        thread.join()
+
+
+def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str]) -> str:
+    """The final transaction: the plan and the end state, or nothing if the run was lost."""
+    with _tx() as session:
+        run = repo.get_run(session, run_id, lock=True)
+        if run is None or run.state != "running":
+            return run.state if run is not None else "missing"  # taken over meanwhile
+        body = plan.to_dict()
+        body["origin"] = origin.isoformat()
+        body["unassigned"] += [
+            {
+                "request_id": rid,
+                "reason": "not_open",
+                "message": "The request was no longer submitted when the run started.",
+                "remedy": "nothing to do unless it is re-opened",
+            }
+            for rid in not_open
+        ]
+        body["commit"] = None
+        run.plan = body
+        run.progress = {
+            **(run.progress or {}),
+            "best_objective": plan.objective,
+            "bound": plan.bound,
+        }
+        run.state = "cancelled" if run.cancel_requested else "succeeded"
+        run.phase, run.finished_at, run.heartbeat_at = "done", utcnow(), utcnow()
+        return run.state
+
+
+def _give_back(run_id: str, error: str) -> bool:
+    """After a failed attempt: queued again (True) or failed for good (False)."""
+    with _tx() as session:
+        run = repo.get_run(session, run_id, lock=True)
+        if run is None or run.state != "running":
+            return False
+        run.error = error
+        if run.attempts >= MAX_ATTEMPTS or run.cancel_requested:
+            run.state, run.phase, run.finished_at = "failed", "done", utcnow()
+            if run.cancel_requested:
+                run.state = "cancelled"
+            return False
+        run.state, run.phase = "queued", "queued"
+        return True
+
+
+def lose_stale(now: datetime | None = None) -> list[str]:
+    """Running runs whose heartbeat stopped: queued again, or failed after MAX_ATTEMPTS.
+    Returns the ids queued again (the caller hands them to its engine)."""
+    now = now or utcnow()
+    requeued = []
+    with _tx() as session:
+        for run_id in repo.stale_runs(session, now - timedelta(seconds=STALE_S)):
+            run = repo.get_run(session, run_id, lock=True)
+            if run is None or run.state != "running":
+                continue
+            if _requeue_lost(run, now):
+                requeued.append(run.id)
+    return requeued
+
+
+def _requeue_lost(run: DispatchRun, now: datetime) -> bool:
+    lost = f"lost: no heartbeat since {run.heartbeat_at.isoformat() if run.heartbeat_at else '-'}"
+    run.error = lost
+    if run.cancel_requested:
+        run.state, run.phase, run.finished_at = "cancelled", "done", now
+        return False
+    if run.attempts >= MAX_ATTEMPTS:
+        run.state, run.phase, run.finished_at = "failed", "done", now
+        run.error = f"{lost}; gave up after {run.attempts} attempts"
+        return False
+    run.state, run.phase = "queued", "queued"
+    return True

@@ -57,6 +57,12 @@ def enqueue(session: Session, run_id: str) -> None:
     sa_event.listen(session, "after_commit", submit, once=True)
 
 
+def signal_cancel_after_commit(session: Session, run_id: str) -> None:
+    """Signal only once the request to stop is committed, so the run's final transaction
+    sees it and ends `cancelled` rather than `succeeded`."""
+    sa_event.listen(session, "after_commit", lambda _s: signal_cancel(run_id), once=True)
+
+
 def signal_cancel(run_id: str) -> None:
     """Stop a run of this process at once; other processes notice at their next heartbeat."""
     stop = _local_stops.get(run_id)

@@ -149,7 +149,7 @@ def cancel_run(session: Session, principal: Principal, run_id: str) -> DispatchR
     session.flush()
     from service.runs import jobs
 
-    jobs.signal_cancel(run.id)
+    jobs.signal_cancel_after_commit(session, run.id)
     return run
 
 

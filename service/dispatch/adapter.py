@@ -317,7 +317,10 @@ def build_problem(
     problem = solver.Problem.from_dict(
         {
             "origin": ctx.origin.isoformat(),
-            "requests": [ctx.request_dicts[rid] for rid in sorted(every)],
+            # Planned requests first: match_one diagnoses a request as if it were the
+            # problem's first (solver.match._no_fit), so live matching puts its request there.
+            "requests": [ctx.request_dicts[r.id] for r in planned]
+            + [ctx.request_dicts[rid] for rid in sorted(fixed_requests)],
             "responders": [
                 responder_dict(
                     r,
@@ -333,28 +336,6 @@ def build_problem(
         }
     )
     return problem, ctx
-
-
-def extra_request(
-    session: Session, ctx: Context, request: ServiceRequest, now: datetime
-) -> dict[str, Any]:
-    """The solver's form of one request that is not in the problem (live matching)."""
-    tags = repo.resident_tags(session, [request.resident_id] if request.resident_id else [])
-    excluded = repo.excluded_responders(session, [request.id]).get(request.id, set())
-    previous = repo.previous_responders(
-        session, [request.resident_id] if request.resident_id else []
-    )
-    d = request_dict(
-        request,
-        ctx,
-        tags=tags.get(request.resident_id or "", []),
-        excluded=excluded,
-        previous=previous.get(request.resident_id or ""),
-        not_before=now,
-    )
-    ctx.requests[request.id] = request
-    ctx.request_dicts[request.id] = d
-    return d
 
 
 def plan_to_assignments(

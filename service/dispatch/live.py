@@ -112,10 +112,10 @@ def match(session: Session, request: ServiceRequest, now: datetime | None = None
     if request.state != "submitted" or repo.live_assignments(session, request.id):
         return _queued("not_open", f"The request is {request.state}.", None)
     problem, ctx = adapter.build_problem(
-        session, [request.community_id], now=now, fixed_states=adapter.LIVE_FIXED_STATES
+        session, [request.community_id], [request.id], now, fixed_states=adapter.LIVE_FIXED_STATES
     )
     state = solver.MatchState(problem)
-    found = solver.match_one(adapter.extra_request(session, ctx, request, now), state)
+    found = solver.match_one(ctx.request_dicts[request.id], state)
     outcome = _offer_first_fitting(session, ctx, request, found, now)
     _metrics(time.perf_counter() - began, len(outcome.offers))
     return outcome

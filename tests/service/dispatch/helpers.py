@@ -21,9 +21,9 @@ def auto_dispatch(session: Session, side: Side, on: bool = True) -> None:
     session.commit()
 
 
-def setup_category(client: TestClient, world: World, **fields: Any) -> dict:
+def setup_category(client: TestClient, world: World, code: str = CATEGORY, **fields: Any) -> dict:
     body = {"required_qualifications": [], "min_licence": "none", "default_team": [], **fields}
-    return make_category(client, world, code=fields.pop("code", CATEGORY), **body)
+    return make_category(client, world, code=code, **body)
 
 
 def volunteer(

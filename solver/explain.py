@@ -26,6 +26,9 @@ def clock(minute: int) -> str:
 
 
 def km(metres: float) -> str:
+    """A distance as a dispatcher says it: '350 m', '2.4 km', '12 km'."""
+    if metres < 1000:
+        return f"{int(round(metres))} m"
     return f"{metres / 1000:.1f} km" if metres < 10_000 else f"{metres / 1000:.0f} km"
 
 
@@ -43,14 +46,32 @@ def who(r: Request, slot=None) -> str:
 
 
 def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
+    """Responders holding the qualifications, licence, category (and role) asked for; the
+    answer depends only on those, so it is computed once per combination."""
     quals = slot.qualifications if slot else r.qualifications
-    need = _bitmasks([quals], ix.qual_codes)[0]
-    ok = np.all((need & ~ix.j_quals) == 0, axis=1)
-    ok &= ix.j_licence >= LICENCE_RANK[slot.min_licence if slot else r.min_licence]
-    ok &= responder_mask(ix, "category", r.category)
-    if slot is not None:
-        ok &= ix.j_kind == KINDS.index(slot.role)
-    return ok
+    licence = slot.min_licence if slot else r.min_licence
+    key = (tuple(sorted(quals)), licence, r.category, slot.role if slot else None)
+    cache = ix.masks.setdefault("qualified", {})
+    if key not in cache:
+        need = _bitmasks([quals], ix.qual_codes)[0]
+        ok = np.all((need & ~ix.j_quals) == 0, axis=1)
+        ok &= ix.j_licence >= LICENCE_RANK[licence]
+        ok &= responder_mask(ix, "category", r.category)
+        if slot is not None:
+            ok &= ix.j_kind == KINDS.index(slot.role)
+        cache[key] = ok
+    return cache[key]
+
+
+def _travel(ix: Index, r: Request, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(metres, minutes) from responders js to the request, `travel` entries applied."""
+    metres = geo.pair_distance_m(ix.j_trig, js, geo.trig([r.location[0]], [r.location[1]]),
+                                 np.zeros(len(js), dtype=np.int64))
+    minutes = geo.travel_minutes(metres, ix.j_speed[js])
+    for j, t in _travel_by_request(ix).get(r.id, {}).items():
+        at = np.flatnonzero(js == j)
+        metres[at], minutes[at] = t.metres, t.minutes
+    return metres, minutes
 
 
 def _travel_by_request(ix: Index) -> dict[str, dict[int, object]]:
@@ -70,50 +91,50 @@ def _static(ix: Index, ri: int) -> tuple[str, str, str]:
     problem = ix.problem
     r = problem.requests[ri]
     nj = len(ix.j_lon)
-    metres = geo.distance_m(ix.j_lon, ix.j_lat, r.location[0], r.location[1])
-    overrides = _travel_by_request(ix).get(r.id, {})
-    minutes = geo.travel_minutes(metres, ix.j_speed)
-    for j, t in overrides.items():
-        metres[j], minutes[j] = t.metres, t.minutes
     limit = r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+    for slot in r.team or (None,):
+        # nobody qualified at all: the commonest case, answered without any distances
+        if _qualified(ix, r, slot).sum() < (slot.count if slot else 1):
+            person = who(r, slot)
+            return ("team_incomplete" if slot else "no_qualified_responder",
+                    f"No {person[2:] if person.startswith('a ') else person[3:]} is "
+                    f"registered for this {'team' if slot else 'request'}.",
+                    f"{person} within {km(min(limit, float(ix.j_radius.max(initial=0))))}")
     allowed = np.ones(nj, dtype=bool)
     allowed[[ix.resp_pos[x] for x in r.excluded_responders if x in ix.resp_pos]] = False
     cleared = (responder_mask(ix, "zone", r.zone_id) if r.needs_clearance
                else np.ones(nj, dtype=bool))
-    in_range = (metres <= ix.j_radius) & (metres <= limit)
-    timely = time_fits(ix, np.full(nj, ri), np.arange(nj), minutes)
-    dur, qty = r.duration, r.quantity
-    roomy = ((ix.j_tasks_left >= 1) & (ix.j_load_left >= qty)
-             & (ix.j_minutes_left >= dur + 2 * minutes))
-    slots = r.team or (None,)
-    for slot in slots:
+    for slot in r.team or (None,):
         need = slot.count if slot else 1
         q = _qualified(ix, r, slot)
         person = who(r, slot)
         team = "team_incomplete" if slot else None
-        if q.sum() < need:
-            return (team or "no_qualified_responder",
-                    f"No {person[2:] if person.startswith('a ') else person[3:]} is registered"
-                    f" for this {'team' if slot else 'request'}.",
-                    f"{person} within {km(min(limit, float(ix.j_radius.max(initial=0))))}")
         if (q & allowed).sum() < need:
             return (team or "excluded", "Every qualified responder is excluded from this "
                     "request.", f"{person} not on the exclusion list")
-        if (q & allowed & cleared).sum() < need:
+        base = np.flatnonzero(q & allowed & cleared)
+        if len(base) < need:
             return (team or "zone_not_cleared",
                     f"The request is in {r.zone_status} zone {r.zone_id} and no qualified "
                     "responder is cleared for it.", f"{person} cleared for zone {r.zone_id}")
-        base = q & allowed & cleared
-        if (base & in_range).sum() < need:
-            near = np.sort(metres[base])[need - 1]
+        # distances only to the responders still in the running
+        metres, minutes = _travel(ix, r, base)
+        in_range = (metres <= ix.j_radius[base]) & (metres <= limit)
+        if in_range.sum() < need:
+            near = np.sort(metres)[need - 1]
             return (team or "out_of_range",
                     f"The nearest qualified responder is {km(near)} away, beyond its travel "
                     f"radius or the request's limit.",
                     f"{person} within {km(min(limit, near))} (the nearest is {km(near)} away)")
-        if (base & in_range & timely).sum() < need:
+        js, mins = base[in_range], minutes[in_range]
+        timely = time_fits(ix, np.full(len(js), ri), js, mins)
+        if timely.sum() < need:
             return (team or "no_time", "No qualified responder in range has a shift that fits "
-                    "the visit window.", _widen(ix, r, base & in_range, minutes))
-        if (base & in_range & timely & roomy).sum() < need:
+                    "the visit window.", _widen(ix, r, js, mins))
+        js, mins = js[timely], mins[timely]
+        roomy = ((ix.j_tasks_left[js] >= 1) & (ix.j_load_left[js] >= r.quantity)
+                 & (ix.j_minutes_left[js] >= r.duration + 2 * mins))
+        if roomy.sum() < need:
             return (team or "capacity", "Every qualified responder in range is already at "
                     "their task, minute or load limit.", f"one more {person[2:]} free"
                     + (f" before {clock(r.window[1])}" if r.window else ""))
@@ -122,11 +143,10 @@ def _static(ix: Index, ri: int) -> tuple[str, str, str]:
         "higher-weighted work.", f"one more {who(r)[2:]} free")
 
 
-def _widen(ix: Index, r: Request, mask: np.ndarray, minutes: np.ndarray) -> str:
+def _widen(ix: Index, r: Request, js: np.ndarray, minutes: np.ndarray) -> str:
     """How much wider the window (or longer the shift) must be for the nearest fit."""
     best = None
-    for j in np.flatnonzero(mask):
-        t = int(minutes[j])
+    for j, t in zip(js.tolist(), minutes.tolist(), strict=True):
         for k in range(ix.j_shift_start.shape[1]):
             s, e = int(ix.j_shift_start[j, k]), int(ix.j_shift_end[j, k])
             if s > e:

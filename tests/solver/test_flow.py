@@ -7,7 +7,7 @@ from conftest import problem, req, resp
 from solver import solve
 from solver.candidates import build_candidates
 from solver.certify import solve_nearest
-from solver.flow import is_count_variant
+from solver.flow import is_count_variant, solve_flow
 from solver.index import build_index
 
 
@@ -46,15 +46,38 @@ def test_binding_minute_cap_is_not_the_count_variant():
 
 def test_nearest_responders_certified_equal_full_flow():
     """With light fairness and bonuses the nearest-responder flow matches the all-pairs one."""
-    p = _count_instance(seed=2, n_req=300, n_resp=120, fairness_weight=0,
-                        continuity_bonus=0, same_community_bonus=0)
+    rng = random.Random(5)
+    p = problem([req(f"r{i}", rng.uniform(0, 20_000)) for i in range(200)],
+                [resp(f"v{j}", j * 200, radius_m=3000, max_tasks=10) for j in range(100)],
+                params={"fairness_weight": 0, "continuity_bonus": 0,
+                        "same_community_bonus": 0})
     ix = build_index(p)
     result = solve_nearest(ix)
-    full = solve(p, time_limit=10)
-    assert full.status == "optimal"
+    assert result is not None
+    cand, res = result
+    assert res.optimal and len(cand.p_unit) < len(build_candidates(ix).p_unit)
+    plan = solve(p, time_limit=10)
+    full = solve_flow(ix, build_candidates(ix))
+    assert plan.status == "optimal" and res.served_bound == full.served_bound
+    from solver.assemble import to_assignments
+    from solver.engine import flow_choices
+    from solver.objective import objective
+
+    mine = objective(p, to_assignments(ix, cand, flow_choices(cand, res.chosen)))
+    full_cand = build_candidates(ix)
+    theirs = objective(p, to_assignments(ix, full_cand, flow_choices(full_cand, full.chosen)))
+    assert abs(mine - theirs) < 1e-9
+
+
+def test_certificate_never_accepts_a_pruned_plan_that_is_worse():
+    """When the nearest responders are all full, pruning must not cost served requests."""
+    reqs = [req(f"r{i}", 0) for i in range(30)]
+    near = [resp(f"n{j}", j * 10, max_tasks=1) for j in range(16)]
+    far = [resp(f"f{j}", 1000 + j * 10, max_tasks=5) for j in range(20)]
+    p = problem(reqs, near + far, params={"fairness_weight": 0, "continuity_bonus": 0,
+                                           "same_community_bonus": 0})
+    result = solve_nearest(build_index(p))
     if result is not None:
-        cand, res = result
-        assert res.optimal
-        served = {ix.problem.requests[int(cand.u_req[u])].id
-                  for u, q in enumerate(res.chosen) if q >= 0}
-        assert len(served) == len(full.assignments)
+        assert int((result[1].chosen >= 0).sum()) == 30
+    plan = solve(p)
+    assert plan.status == "optimal" and len(plan.assignments) == 30

@@ -10,13 +10,12 @@ import solver
 from service.runs import executor, jobs
 from service.runs.models import DispatchRun
 from service.types import utcnow
+from tests.conftest import BACKEND
 from tests.service.conftest import headers
 from tests.service.dispatch.helpers import setup_category, submit, volunteer
 from tests.service.runs.helpers import finish, plan, start_run
 
-pytestmark = pytest.mark.skipif(
-    jobs.engine_name() != "local", reason="the in-process engine (SQLite) only"
-)
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="the in-process engine (SQLite)")
 
 
 @pytest.fixture

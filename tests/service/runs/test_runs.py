@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from service.assignments.models import Assignment
 from service.responders.models import Responder
+from service.runs import executor, jobs
 from tests.service.conftest import headers
 from tests.service.dispatch.helpers import move, setup_category, submit, volunteer
 from tests.service.runs.helpers import commit, finish, plan, start_run
@@ -50,19 +51,46 @@ def test_preview_gives_a_plan_with_reasons_and_commit_makes_offers(client, sessi
     assert again.status_code == 409
 
 
-def test_plan_is_409_until_the_run_has_one(client, session, manual):
-    """Before the run has finished there is no plan to read."""
+def test_plan_is_409_until_the_run_has_one(client, session, manual, monkeypatch):
+    """A queued run has no plan (409); once executed, the plan is there."""
+    monkeypatch.setattr(jobs, "_local_submit", lambda run_id, delay=0.0: None)
     run = start_run(client, manual.a.dispatcher, manual.a)
-    from service.runs.models import DispatchRun
-
-    stored = session.get(DispatchRun, run["id"])
-    if stored.plan is None:
-        response = client.get(
-            f"/v1/dispatch-runs/{run['id']}/plan", headers=headers(manual.a.dispatcher)
-        )
-        assert response.status_code in (409, 200)
-    finish(client, manual.a.dispatcher, run["id"])
+    url = f"/v1/dispatch-runs/{run['id']}/plan"
+    response = client.get(url, headers=headers(manual.a.dispatcher))
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    assert executor.execute(run["id"]) == "succeeded"
     assert plan(client, manual.a.dispatcher, run["id"])["state"] == "succeeded"
+
+
+def test_street_scope_and_named_requests(client, session, manual):
+    """A street run covers its communities; a named request no longer open is reported."""
+    volunteer(client, session, manual, manual.a)
+    open_one = submit(client, manual.a)
+    closed = submit(client, manual.a)
+    response = client.post(
+        f"/v1/requests/{closed['id']}/cancel",
+        json={"reason": "no longer needed"},
+        headers=headers(manual.a.dispatcher),
+    )
+    assert response.status_code == 200
+    run = start_run(
+        client,
+        manual.admin,
+        manual.a,
+        scope="street",
+        request_ids=[open_one["id"], closed["id"]],
+    )
+    assert run["community_ids"] == [manual.a.community_id]
+    finish(client, manual.admin, run["id"])
+    body = plan(client, manual.admin, run["id"])
+    assert [a["request_id"] for a in body["assignments"]] == [open_one["id"]]
+    assert [(u["request_id"], u["reason"]) for u in body["unassigned"]] == [
+        (closed["id"], "not_open")
+    ]
+    foreign = {"scope": {"type": "community", "id": manual.a.community_id}, "request_ids": ["x"]}
+    refused = client.post("/v1/dispatch-runs", json=foreign, headers=headers(manual.admin))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "request_ids.0"
 
 
 def test_commit_resolves_only_what_changed(client, session, manual):

@@ -1,9 +1,22 @@
-"""Wushe solver: who does what, provably well. A pure library (numpy, scipy, OR-Tools)."""
+"""Wushe solver: who does what, provably well. A pure library (numpy, scipy, OR-Tools).
 
-from solver.engine import solve
-from solver.match import Match, MatchState, match_one
-from solver.plan import Assignment, Plan, Unassigned
-from solver.problem import Problem, ProblemError
+Names are imported on first use (PEP 562), so `python -m solver` can start its clock before
+OR-Tools and scipy load and keep the whole command within --time-limit.
+"""
 
-__all__ = ["Assignment", "Match", "MatchState", "Plan", "Problem", "ProblemError", "Unassigned",
-           "match_one", "solve"]
+from importlib import import_module
+
+_EXPORTS = {
+    "solve": "solver.engine",
+    "Match": "solver.match", "MatchState": "solver.match", "match_one": "solver.match",
+    "Assignment": "solver.plan", "Plan": "solver.plan", "Unassigned": "solver.plan",
+    "Problem": "solver.problem", "ProblemError": "solver.problem",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'solver' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from solver.index import Index, build_index
 from solver.plan import Plan
 from solver.problem import Problem
 
-ASSEMBLY_S_PER_REQUEST = 2e-4
+ASSEMBLY_S_PER_REQUEST = 1.5e-4
 
 
 @dataclass

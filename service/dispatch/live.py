@@ -70,15 +70,11 @@ def _single_writer(session: Session) -> None:
         sa_event.listen(session, name, _release, once=True)
 
 
-def on_created(session: Session, request: ServiceRequest) -> Outcome:
-    """Called in the transaction that stored the request."""
+def on_created(session: Session, request: ServiceRequest) -> Outcome | None:
+    """Called in the transaction that stored the request; None where dispatch is by hand."""
     community = repo.community(session, request.community_id)
     if community is None or not community.auto_dispatch:
-        return _queued(
-            "manual_dispatch",
-            "This community dispatches by hand; the request waits for a dispatcher.",
-            "a dispatcher assigns it, or the community turns on auto_dispatch",
-        )
+        return None
     return match(session, request)
 
 

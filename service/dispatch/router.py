@@ -2,7 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from service.assignments.schemas import AssignmentOut
 from service.auth.principal import Principal, Role, SessionDep, require
@@ -19,61 +21,71 @@ Dispatcher = Annotated[Principal, Depends(require(Role.dispatcher))]
 MOVE = responses(*COMMON, NotFound, Conflict)
 
 
-@router.post("/assignments/{assignment_id}/accept", responses=MOVE)
-def accept_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> AssignmentOut:
+def _answer(model: BaseModel) -> Response:
+    """Serialise in the handler's thread: these moves hold row locks until the commit, and
+    FastAPI would otherwise wait for a second worker thread (possibly all blocked on those
+    locks) to serialise the answer before committing."""
+    return JSONResponse(model.model_dump(mode="json"))
+
+
+@router.post("/assignments/{assignment_id}/accept", responses=MOVE, response_model=AssignmentOut)
+def accept_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> Response:
     """The responder takes the offer; the request is accepted once its whole team has."""
-    return AssignmentOut.model_validate(dispatch.accept(session, principal, assignment_id))
+    moved = dispatch.accept(session, principal, assignment_id)
+    return _answer(AssignmentOut.model_validate(moved))
 
 
-@router.post("/assignments/{assignment_id}/decline", responses=MOVE)
+@router.post("/assignments/{assignment_id}/decline", responses=MOVE, response_model=AssignmentOut)
 def decline_assignment(
     session: SessionDep, principal: Mover, assignment_id: str, body: schemas.DeclineBody
-) -> AssignmentOut:
+) -> Response:
     """The responder turns the offer down; the request is matched again without them."""
-    return AssignmentOut.model_validate(
-        dispatch.decline(session, principal, assignment_id, body.reason)
-    )
+    moved = dispatch.decline(session, principal, assignment_id, body.reason)
+    return _answer(AssignmentOut.model_validate(moved))
 
 
-@router.post("/assignments/{assignment_id}/start", responses=MOVE)
-def start_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> AssignmentOut:
-    return AssignmentOut.model_validate(dispatch.start(session, principal, assignment_id))
+@router.post("/assignments/{assignment_id}/start", responses=MOVE, response_model=AssignmentOut)
+def start_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> Response:
+    moved = dispatch.start(session, principal, assignment_id)
+    return _answer(AssignmentOut.model_validate(moved))
 
 
-@router.post("/assignments/{assignment_id}/complete", responses=MOVE)
-def complete_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> AssignmentOut:
+@router.post("/assignments/{assignment_id}/complete", responses=MOVE, response_model=AssignmentOut)
+def complete_assignment(session: SessionDep, principal: Mover, assignment_id: str) -> Response:
     """Done: hours and points are credited; the last member completes the request."""
-    return AssignmentOut.model_validate(dispatch.complete(session, principal, assignment_id))
+    moved = dispatch.complete(session, principal, assignment_id)
+    return _answer(AssignmentOut.model_validate(moved))
 
 
-@router.post("/requests/{request_id}/cancel", responses=MOVE)
+@router.post("/requests/{request_id}/cancel", responses=MOVE, response_model=RequestOut)
 def cancel_request(
     session: SessionDep, principal: Closer, request_id: str, body: schemas.CancelBody
-) -> RequestOut:
-    return RequestOut.model_validate(dispatch.cancel(session, principal, request_id, body.reason))
+) -> Response:
+    cancelled = dispatch.cancel(session, principal, request_id, body.reason)
+    return _answer(RequestOut.model_validate(cancelled))
 
 
-@router.post("/requests/{request_id}/rating", responses=MOVE)
+@router.post("/requests/{request_id}/rating", responses=MOVE, response_model=RequestOut)
 def rate_request(
     session: SessionDep, principal: Closer, request_id: str, body: schemas.RatingBody
-) -> RequestOut:
+) -> Response:
     """The resident's side rates a completed request, once (评单)."""
-    return RequestOut.model_validate(dispatch.rate(session, principal, request_id, body))
+    return _answer(RequestOut.model_validate(dispatch.rate(session, principal, request_id, body)))
 
 
-@router.post("/requests/{request_id}/assign", responses=MOVE)
+@router.post("/requests/{request_id}/assign", responses=MOVE, response_model=schemas.ManualOut)
 def assign_request(
     session: SessionDep, principal: Dispatcher, request_id: str, body: schemas.AssignBody
-) -> schemas.ManualOut:
+) -> Response:
     """Assign or reassign by hand: hard constraints refuse (422), soft ones warn."""
     rows, warnings = dispatch.assign(session, principal, request_id, body)
-    return schemas.ManualOut(
-        assignments=[AssignmentOut.model_validate(a) for a in rows], warnings=warnings
-    )
+    assigned = [AssignmentOut.model_validate(a) for a in rows]
+    return _answer(schemas.ManualOut(assignments=assigned, warnings=warnings))
 
 
-@router.post("/requests/{request_id}/unassign", responses=MOVE)
+@router.post("/requests/{request_id}/unassign", responses=MOVE, response_model=RequestOut)
 def unassign_request(
     session: SessionDep, principal: Dispatcher, request_id: str, body: schemas.UnassignBody
-) -> RequestOut:
-    return RequestOut.model_validate(dispatch.unassign(session, principal, request_id, body.reason))
+) -> Response:
+    unassigned = dispatch.unassign(session, principal, request_id, body.reason)
+    return _answer(RequestOut.model_validate(unassigned))

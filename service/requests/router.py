@@ -1,6 +1,7 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
 from service.auth.principal import Principal, Role, SessionDep, require
 from service.errors import COMMON, Conflict, NotFound, responses
@@ -17,11 +18,18 @@ Writer = Annotated[Principal, Depends(require(Role.dispatcher, Role.grid_app))]
 Pages = Annotated[PageParams, Depends()]
 
 
-@router.post("/requests", status_code=201, responses=responses(*COMMON, Conflict))
-def create_request(
-    session: SessionDep, principal: Writer, body: schemas.RequestCreate
-) -> schemas.RequestOut:
-    return schemas.RequestOut.model_validate(requests.create_request(session, principal, body))
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=schemas.RequestOut,
+    responses=responses(*COMMON, Conflict),
+)
+def create_request(session: SessionDep, principal: Writer, body: schemas.RequestCreate) -> Response:
+    created = schemas.RequestOut.model_validate(requests.create_request(session, principal, body))
+    # Serialised here, in the handler's thread: live matching holds responder row locks until
+    # the commit, and FastAPI would otherwise need a second worker thread to serialise the
+    # answer before committing; with every worker waiting on those locks, none would be free.
+    return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 
 @router.get("/requests", responses=responses(*COMMON))

@@ -125,7 +125,9 @@ class RequestOut(OutModel):
     rating: int | None = None
     rating_comment: str | None = None
     dispatch: DispatchOutcome | None = Field(
-        default=None, description="Only in the answer to POST: what live matching did"
+        default=None,
+        description="Only in the answer to POST, and only where the community dispatches "
+        "automatically: what live matching did",
     )
     created_at: datetime
     updated_at: datetime

@@ -149,7 +149,8 @@ def create_request(
     from service.dispatch import live
 
     # Matched in the same transaction: the offer commits with the request or not at all.
-    request.dispatch = live.on_created(session, request).as_dict()
+    outcome = live.on_created(session, request)
+    request.dispatch = outcome.as_dict() if outcome is not None else None
     return request
 
 

@@ -70,7 +70,7 @@ def test_manual_community_queues_without_matching(client, session, world):
     volunteer(client, session, world, world.a)
     created = submit(client, world.a)
     assert created["state"] == "submitted"
-    assert created["dispatch"]["reason"] == "manual_dispatch"
+    assert created["dispatch"] is None
 
 
 def test_daily_task_cap_is_respected(client, session, auto):

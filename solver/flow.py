@@ -69,10 +69,40 @@ def _caps_may_bind(ix: Index, cand: Candidates, use: np.ndarray, left: np.ndarra
     return bool(np.any(total > left))
 
 
-def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False) -> FlowResult:
+def flow_costing(ix: Index, cand: Candidates) -> tuple[int, int, bool]:
+    """(g, scale, exact): the common factor of all secondary costs (dividing it out changes
+    nothing but the cost range, which cost scaling's running time grows with) and a scale,
+    in those units, above any difference in secondary cost between two flows on these
+    pairs; exact is False when the numbers would not fit int64 after OR-Tools' scaling."""
+    fw = int(round(1000 * ix.problem.params.fairness_weight))
+    js, p_local = np.unique(cand.p_resp, return_inverse=True)
+    cap = np.minimum(ix.j_tasks_left[js], np.bincount(p_local, minlength=len(js)) + 1)
+    vol = (ix.j_kind[js] == VOLUNTEER) & (fw > 0)
+    v_j = np.repeat(np.flatnonzero(vol), cap[vol])
+    v_k = np.arange(len(v_j)) - np.repeat(np.cumsum(cap[vol]) - cap[vol], cap[vol])
+    v_cost = fw * (ix.j_fixed_tasks[js][v_j] + v_k)
+    both = np.concatenate([np.abs(cand.p_sec), np.abs(v_cost)])
+    g = int(np.gcd.reduce(both)) if len(both) else 1
+    g = max(g, 1)
+    n_units = len(cand.u_req)
+    sec_hi = np.zeros(n_units, dtype=np.int64)
+    sec_lo = np.zeros(n_units, dtype=np.int64)
+    if len(cand.p_unit):
+        np.maximum.at(sec_hi, cand.p_unit, cand.p_sec // g)
+        np.minimum.at(sec_lo, cand.p_unit, cand.p_sec // g)
+    scale = int(sec_hi.sum()) - int(sec_lo.sum()) + int((v_cost // g).sum()) + 1
+    levels = len({ix.r_weight[int(r)] for r in cand.u_req})
+    nodes = 2 + n_units + len(js)
+    top = levels * scale + int(np.abs(cand.p_sec).max(initial=0)) // g
+    return g, scale, top * (nodes + 1) < _COST_LIMIT
+
+
+def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False,
+               costing: tuple[int, int, bool] | None = None) -> FlowResult:
     """Min-cost flow: source -> unit (cost -level * scale) -> responder (secondary cost) ->
     sink (rising unit costs for volunteers: fairness), plus a source -> sink bypass for
-    whatever stays unserved."""
+    whatever stays unserved. `costing` (from flow_costing on a superset of these pairs)
+    makes a pruned network price everything exactly as the full one would."""
     n_units = len(cand.u_req)
     fw = int(round(1000 * ix.problem.params.fairness_weight))
     weights = [ix.r_weight[int(r)] for r in cand.u_req]
@@ -90,29 +120,12 @@ def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False) -> FlowResu
     v_j = np.repeat(np.flatnonzero(vol), cap[vol])
     v_k = np.arange(len(v_j)) - np.repeat(np.cumsum(cap[vol]) - cap[vol], cap[vol])
     v_cost = fw * (ix.j_fixed_tasks[js][v_j] + v_k)
-    # a common factor of all secondary costs changes nothing but the cost range, which is
-    # what the cost-scaling algorithm's running time grows with
-    p_sec = cand.p_sec
-    g = int(np.gcd.reduce(np.concatenate([np.abs(p_sec), np.abs(v_cost)]))) if len(
-        p_sec) + len(v_cost) else 1
-    if g > 1:
-        p_sec, v_cost = p_sec // g, v_cost // g
-    else:
-        g = 1
-    # the scale must exceed any difference in secondary cost between two flows
-    sec_hi = np.zeros(n_units, dtype=np.int64)
-    sec_lo = np.zeros(n_units, dtype=np.int64)
-    if len(cand.p_unit):
-        np.maximum.at(sec_hi, cand.p_unit, p_sec)
-        np.minimum.at(sec_lo, cand.p_unit, p_sec)
-    scale = int(sec_hi.sum()) - int(sec_lo.sum()) + int(v_cost.sum()) + 1
+    g, scale, optimal_secondary = costing or flow_costing(ix, cand)
+    p_sec, v_cost = cand.p_sec // g, v_cost // g
     nodes = 2 + n_units + nj
-    exact = int(level.max(initial=0)) * scale + int(np.abs(p_sec).max(initial=0))
-    optimal_secondary = True
-    if exact * (nodes + 1) >= _COST_LIMIT:
+    if not optimal_secondary:
         # far beyond any real instance; keep the served set exact and drop the tie-breaks
         scale, p_sec, v_cost = 1, np.zeros_like(p_sec), np.zeros_like(v_cost)
-        optimal_secondary = False
     src, snk = 0, 1
     unit_node = 2 + np.arange(n_units, dtype=np.int64)
     resp_node = 2 + n_units + np.arange(nj, dtype=np.int64)

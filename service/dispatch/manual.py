@@ -114,15 +114,24 @@ def _starts(
     ctx: adapter.Context,
     request: ServiceRequest,
     planned: solver.Assignment,
+    fixed: list[solver.Assignment],
 ) -> list[int]:
-    """The window's first minute, then every shift opening (plus travel) inside the window."""
+    """Where a start can first fit: the window's first minute, each shift's opening and the
+    end of each member's fixed work (plus travel), kept inside the window."""
     low, high = ctx.request_dicts[request.id]["window"]
     shifts = {r.id: r.shifts for r in problem.responders}
+    durations = {q.id: q.duration for q in problem.requests}
     starts = {low}
     for j, minutes in zip(planned.responder_ids, planned.travel_minutes, strict=True):
-        for shift_start, _ in shifts[j] or ():
-            if low <= shift_start + minutes <= high:
-                starts.add(shift_start + minutes)
+        opens = [s for s, _ in shifts[j] or ()]
+        ends = [
+            f.start + durations[f.request_id] + t
+            for f in fixed
+            if f.start is not None
+            for k, t in zip(f.responder_ids, f.travel_minutes, strict=True)
+            if k == j
+        ]
+        starts.update(x + minutes for x in (*opens, *ends) if low <= x + minutes <= high)
     return sorted(starts)
 
 
@@ -194,7 +203,7 @@ def assign(
     )
     fixed = _fixed(problem)
     violations = None
-    for start in _starts(problem, ctx, request, planned):
+    for start in _starts(problem, ctx, request, planned, fixed):
         attempt = replace(planned, start=start)
         found = _violations(problem, attempt, fixed, responder_ids)
         if violations is None or not found:

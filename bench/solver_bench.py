@@ -14,6 +14,7 @@ footprint.  Output is a markdown table, ready for bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -127,6 +128,12 @@ def _fmt(x, spec: str = ".2f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+HEADER = (
+    "| variant | size | method/status | solve s | peak MB | served | greedy served | "
+    "served / greedy | objective - greedy objective | gap | violations (ours/greedy/MCF) | "
+    "greedy s | MCF s (build) | solve / MCF | objective - MCF objective |\n|" + "---|" * 15)
+
+
 def _row(variant: str, size: str, s: dict, g: dict, m: dict) -> str:
     n = "{}×{}".format(*SIZES[size])
     mcf_t = m.get("time_s")
@@ -134,15 +141,31 @@ def _row(variant: str, size: str, s: dict, g: dict, m: dict) -> str:
     greedy = g.get("served", g.get("error", "-"))
     viol = f"{s.get('violations', '-')}/{g.get('violations', '-')}/{m.get('violations', '-')}"
     if "error" in s:
-        return (f"| {variant} | {n} | solver: {s['error']} | - | - | - | {greedy} | - | - | "
+        return (f"| {variant} | {n} | solver: {s['error']} | - | - | - | {greedy} | - | - | - | "
                 f"{viol} | {_fmt(g.get('time_s'))} | {mcf} | - | - |")
     ratio = s["served"] / g["served"] if g.get("served") else None
     speed = s["time_s"] / mcf_t if mcf_t else None
     delta = s["objective"] - m["objective"] if "objective" in m else None
+    over_greedy = s["objective"] - g["objective"] if "objective" in g else None
     return (f"| {variant} | {n} | {s['method']}/{s['status']} | {s['time_s']:.2f} | "
             f"{s['peak_mb']:.0f} | {s['served']} | {greedy} | {_fmt(ratio, '.3f')} | "
-            f"{s['gap']:.2e} | {viol} | {_fmt(g.get('time_s'))} | {mcf} | "
-            f"{_fmt(speed, '.3f')} | {_fmt(delta, '.3g')} |")
+            f"{_fmt(over_greedy, '.3g')} | {s['gap']:.2e} | {viol} | {_fmt(g.get('time_s'))} | "
+            f"{mcf} | {_fmt(speed, '.3f')} | {_fmt(delta, '.3g')} |")
+
+
+def _measure(a: argparse.Namespace, variant: str, size: str) -> tuple[dict, dict, dict]:
+    """(solver, greedy, min-cost flow) measurements of one instance, each in its own process."""
+    limit = a.large_time_limit if size == "large" else a.time_limit
+    s = run_child(["solve", variant, size, str(a.seed), str(limit)],
+                  a.solver_timeout or limit * 3 + 120, a.memory_limit_gb)
+    g = m = {}
+    if not a.no_references:
+        g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout,
+                      a.memory_limit_gb)
+        if variant == "count":
+            m = run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout,
+                          a.memory_limit_gb)
+    return s, g, m
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="kill a solve after this many seconds (default 3x limit + 120)")
     ap.add_argument("--reference-timeout", type=float, default=900.0)
     ap.add_argument("--json", help="append each row's raw measurements to this file")
+    ap.add_argument("--render", help="print the table of a --json file instead of running")
     ap.add_argument("--memory-limit-gb", type=float, default=8.0,
                     help="address-space cap of each measured process (MemoryError beyond)")
     ap.add_argument("--no-references", action="store_true")
@@ -172,30 +196,22 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
 
-    raw = open(a.json, "a") if a.json else None
-    print("| variant | size | method/status | solve s | peak MB | served | greedy served | "
-          "served / greedy | gap | violations (ours/greedy/MCF) | greedy s | MCF s (build) | "
-          "solve / MCF | objective - MCF objective |")
-    print("|" + "---|" * 14)
-    for variant in a.variants.split(","):
-        for size in a.sizes.split(","):
-            limit = a.large_time_limit if size == "large" else a.time_limit
-            s = run_child(["solve", variant, size, str(a.seed), str(limit)],
-                          a.solver_timeout or limit * 3 + 120, a.memory_limit_gb)
-            g = m = {}
-            if not a.no_references:
-                g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout,
-                              a.memory_limit_gb)
-                if variant == "count":
-                    m = run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout,
-                                  a.memory_limit_gb)
-            if raw:
-                raw.write(json.dumps({"variant": variant, "size": size, "solve": s,
-                                      "greedy": g, "mcf": m}) + "\n")
-                raw.flush()
-            print(_row(variant, size, s, g, m), flush=True)
-    if raw:
-        raw.close()
+    print(HEADER)
+    if a.render:
+        with open(a.render) as f:
+            for line in f:
+                r = json.loads(line)
+                print(_row(r["variant"], r["size"], r["solve"], r["greedy"], r["mcf"]))
+        return 0
+    with open(a.json, "a") if a.json else contextlib.nullcontext() as raw:
+        for variant in a.variants.split(","):
+            for size in a.sizes.split(","):
+                s, g, m = _measure(a, variant, size)
+                if raw:
+                    raw.write(json.dumps({"variant": variant, "size": size, "solve": s,
+                                          "greedy": g, "mcf": m}) + "\n")
+                    raw.flush()
+                print(_row(variant, size, s, g, m), flush=True)
     if not a.no_match:
         r = run_child(["match", str(a.seed)], 900, a.memory_limit_gb)
         print()

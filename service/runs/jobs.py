@@ -226,6 +226,10 @@ def work_until_idle() -> None:
 
 def run_worker(concurrency: int = 1) -> None:
     """``wushe worker``: sweep once, then run procrastinate's worker until stopped."""
+    if engine_name() != "procrastinate":
+        raise RuntimeError(
+            "the worker runs on PostgreSQL; with SQLite, runs execute inside `wushe serve`"
+        )
     sweep()
     get_app().run_worker(queues=[QUEUE], concurrency=concurrency)
 
@@ -235,3 +239,32 @@ def apply_schema(connection: Any) -> None:
     from procrastinate.schema import SchemaManager
 
     connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+
+
+def drop_schema(connection: Any) -> None:
+    """Undo apply_schema (the migration's downgrade): every procrastinate_* table, function
+    and type; procrastinate ships no drop script."""
+    from sqlalchemy import text
+
+    tables = connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE tablename LIKE 'procrastinate%'")
+    ).scalars()
+    for name in list(tables):
+        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+    functions = connection.execute(
+        text(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE p.proname LIKE 'procrastinate%' AND n.nspname = current_schema()"
+        )
+    ).scalars()
+    for signature in list(functions):
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
+    types = connection.execute(
+        text(
+            "SELECT typname FROM pg_type "
+            "WHERE typname LIKE 'procrastinate%' AND typtype IN ('e', 'c')"
+        )
+    ).scalars()
+    for name in list(types):
+        connection.exec_driver_sql(f'DROP TYPE IF EXISTS "{name}" CASCADE')

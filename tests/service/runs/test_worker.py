@@ -111,3 +111,25 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_the_run_completes(
         _stop(rescuer)
     assert done.state == "committed" and done.attempts == 2 and done.error.startswith("lost")
     assert session.scalar(select(func.count()).select_from(Assignment)) == 1
+
+
+def test_procrastinate_schema_applies_and_drops_cleanly(client, database_url):
+    """The migration's helpers: drop removes every procrastinate object, apply restores them."""
+    from sqlalchemy import create_engine
+
+    from service.runs import jobs
+
+    count = text(
+        "SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'procrastinate%')"
+        " + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%')"
+    )
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            before = connection.execute(count).scalar()
+            jobs.drop_schema(connection)
+            assert connection.execute(count).scalar() == 0
+            jobs.apply_schema(connection)
+            assert connection.execute(count).scalar() == before > 0
+    finally:
+        engine.dispose()

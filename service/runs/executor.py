@@ -246,3 +246,19 @@ def _requeue_lost(run: DispatchRun, now: datetime) -> bool:
         return False
     run.state, run.phase = "queued", "queued"
     return True
+
+
+def pending_commits(older_than_s: float = 0.0) -> list[str]:
+    """Commit-mode runs that finished but whose commit never happened (the process died in
+    between). A second commit attempt is harmless: commit refuses a committed run."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    with _tx() as session:
+        return [
+            r.id
+            for r in repo.runs_in(session, ["succeeded"])
+            if r.mode == "commit"
+            and r.plan is not None
+            and r.plan.get("commit") is None
+            and not r.error
+            and (r.finished_at is None or r.finished_at <= cutoff)
+        ]

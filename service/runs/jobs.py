@@ -128,11 +128,7 @@ def resume() -> list[str]:
         for run in repo.runs_in(session, ["running"]):
             executor._requeue_lost(run, utcnow())
         queued = [r.id for r in repo.runs_in(session, ["queued"])]
-        pending_commits = [
-            r.id
-            for r in repo.runs_in(session, ["succeeded"])
-            if r.mode == "commit" and r.plan and r.plan.get("commit") is None and not r.error
-        ]
+    pending_commits = executor.pending_commits()
     for run_id in queued:
         _local_submit(run_id)
     for run_id in pending_commits:
@@ -210,6 +206,8 @@ def sweep() -> list[str]:
     from service.runs import repository as repo
 
     requeued = executor.lose_stale()
+    for run_id in executor.pending_commits(older_than_s=executor.STALE_S):
+        executor.auto_commit(run_id)
     if requeued:
         with executor._tx() as session:
             for run_id in requeued:

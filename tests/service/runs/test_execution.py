@@ -159,3 +159,17 @@ def test_stream_sends_progress_until_the_run_ends(client, session, manual):
         text = "".join(response.iter_text())
     assert "event: run" in text and "event: end" in text
     assert '"state":"succeeded"' in text.split("event: end", 1)[1]
+
+
+def test_a_commit_mode_run_that_died_before_committing_is_committed_on_start(
+    client, session, manual, monkeypatch
+):
+    """Plan written, process gone before the commit: resume() commits it."""
+    v, _ = volunteer(client, session, manual, manual.a)
+    submit(client, manual.a)
+    monkeypatch.setattr(executor, "auto_commit", lambda run_id: None)
+    run = start_run(client, manual.a.dispatcher, manual.a, mode="commit")
+    assert finish(client, manual.a.dispatcher, run["id"])["state"] == "succeeded"
+    monkeypatch.undo()
+    assert jobs.resume() == [run["id"]]
+    assert finish(client, manual.a.dispatcher, run["id"])["state"] == "committed"

@@ -203,3 +203,18 @@ def test_brute_force_finds_the_hand_plan_or_better():
     prob = base_problem()
     best, found = brute_force(prob)
     assert check(prob, found) == [] and best >= objective(prob, base_plan(prob))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_min_cost_flow_reference_is_exact(seed: int):
+    """The benchmark's all-pairs min-cost flow reaches the exhaustive optimum (count variant)."""
+    from bench.references import min_cost_flow_reference
+
+    prob = random_problem(100 + seed, 6, 4, teams=False, funds=False, timed=False)
+    for j in prob["responders"]:  # the count variant caps tasks only; odd seeds bind them
+        j["max_minutes"] = j["load_capacity"] = None
+        j["max_tasks"] = 1 if seed % 2 else j["max_tasks"]
+    best, _ = brute_force(prob)
+    reference, _ = min_cost_flow_reference(prob)
+    assert check(prob, reference) == []
+    assert objective(prob, reference) == pytest.approx(best, rel=1e-9)

@@ -55,7 +55,7 @@ def _queued(reason: str, message: str, remedy: str | None) -> Outcome:
     return Outcome("queued", reason=reason, message=message, remedy=remedy)
 
 
-def _single_writer(session: Session) -> None:
+def single_writer(session: Session) -> None:
     """On SQLite, hold the process-wide writer lock until this transaction ends."""
     if session.get_bind().dialect.name != "sqlite" or session.info.get("live_writer"):
         return
@@ -103,8 +103,8 @@ def _metrics(seconds: float, offers: int) -> None:
 def match(session: Session, request: ServiceRequest, now: datetime | None = None) -> Outcome:
     began = time.perf_counter()
     now = now or utcnow()
-    _single_writer(session)
     request = repo.lock_request(session, request.id)
+    single_writer(session)
     if request.state != "submitted" or repo.live_assignments(session, request.id):
         return _queued("not_open", f"The request is {request.state}.", None)
     problem, ctx = adapter.build_problem(

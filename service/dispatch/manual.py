@@ -185,6 +185,7 @@ def assign(
     if roles is not None and len(roles) != len(responder_ids):
         raise Unprocessable.on("roles", "give one role per responder, or none")
     _check_named(session, request, responder_ids)
+    live.single_writer(session)
     repo.lock_responders(session, responder_ids)
     if request.state != "submitted":
         lifecycle.unassign(session, request, "reassigned by a dispatcher")

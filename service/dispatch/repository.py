@@ -33,7 +33,16 @@ class Work:
 
 
 def lock_request(session: Session, request_id: str) -> ServiceRequest:
-    """The request row, locked (PostgreSQL) and re-read, so its state is the committed one."""
+    """The request row, locked and re-read, so its state is the committed one.
+
+    SQLite has no row locks: a no-op write takes the database's single write lock instead,
+    so every dispatch writer holds it before anything else (live matching's process lock
+    is then always taken second, in the same order everywhere).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(
+            "UPDATE service_request SET id = id WHERE id = ?", (request_id,)
+        )
     stmt = (
         select(ServiceRequest)
         .where(ServiceRequest.id == request_id)

@@ -49,6 +49,12 @@ def time_out(session: Session, assignment: Assignment) -> live.Outcome:
     return live.rematch(session, request)
 
 
+def expire(session: Session, request: ServiceRequest) -> None:
+    """For the background loop: a request still open past its window expires."""
+    locked = repo.lock_request(session, request.id)
+    lifecycle.expire(session, locked)
+
+
 def start(session: Session, principal: Principal, assignment_id: str) -> Assignment:
     request, assignment = _own_assignment(session, principal, assignment_id)
     lifecycle.start(session, request, assignment)

@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=settings.port)
     commands.add_parser("migrate", help="upgrade the database to the latest schema")
     commands.add_parser("demo", help="load the demo community (idempotent) and print a key")
+    commands.add_parser("worker", help="run batch dispatch runs (procrastinate worker; PostgreSQL)")
     key = commands.add_parser("create-key", help="issue an API key and print it once")
     key.add_argument("--role", required=True)
     key.add_argument("--name", default="cli key")
@@ -138,6 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             loaded = _load_demo()
             print("demo community loaded" if loaded else "demo community already present")
             print(f"Dispatcher key (shown once): {_demo_key()}")
+        elif args.command == "worker":
+            from service.runs.jobs import run_worker
+
+            try:
+                run_worker()
+            except RuntimeError as exc:
+                raise CliError(str(exc)) from None
         elif args.command == "create-key":
             _migrate()
             secret = _issue_key(

@@ -1,6 +1,7 @@
 """The FastAPI application: routers, problem details, and liveness/readiness probes."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
@@ -23,6 +24,8 @@ from service.places.router import router as places_router
 from service.requests.router import router as requests_router
 from service.residents.router import router as residents_router
 from service.responders.router import router as responders_router
+from service.runs import jobs as runs_jobs
+from service.runs.router import router as runs_router
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -32,13 +35,20 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The background rounds (offer timeouts, expiry) and local batch runs resumed after a restart.
+    async with background.lifespan(app), runs_jobs.lifespan(app):
+        yield
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Wushe",
         version="0.1.0",
         summary="Five-society (五社联动) community service matching engine",
         generate_unique_id_function=_operation_id,
-        lifespan=background.lifespan,
+        lifespan=_lifespan,
     )
     errors.install(app)
 
@@ -89,6 +99,10 @@ def create_app() -> FastAPI:
         requests_router,
         assignments_router,
         audit_router,
+        dispatch_router,
+        events_router,
+        runs_router,
+        metrics_router,
     ):
         app.include_router(router)
     # Added last so it is outermost and times every request, refusals included.

@@ -107,6 +107,14 @@ def match(session: Session, request: ServiceRequest, now: datetime | None = None
     single_writer(session)
     if request.state != "submitted" or repo.live_assignments(session, request.id):
         return _queued("not_open", f"The request is {request.state}.", None)
+    if request.window_end <= now:
+        outcome = _queued(
+            "window_passed",
+            "The request's window has already ended; nobody can still start it in time.",
+            "a later window",
+        )
+        _record_queued(session, request, outcome)
+        return outcome
     problem, ctx = adapter.build_problem(
         session, [request.community_id], [request.id], now, fixed_states=adapter.LIVE_FIXED_STATES
     )

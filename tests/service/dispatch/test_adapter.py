@@ -1,0 +1,115 @@
+"""The adapter: database rows to the solver's problem (shifts, caps left, funds, exclusions)."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from service.dispatch import adapter
+from service.requests.models import ServiceRequest
+from tests.service.conftest import headers
+from tests.service.dispatch.helpers import auto_dispatch, move, setup_category, submit, volunteer
+
+# Monday 2026-11-23, 10:00 in Shanghai.
+MONDAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def _window(start: datetime) -> dict[str, str]:
+    return {
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=2)).isoformat(),
+    }
+
+
+def test_shifts_follow_the_weekday_and_exceptions(client, session, world):
+    """Monday's weekly shift and a date exception become minutes from local midnight."""
+    setup_category(client, world)
+    responder, _ = volunteer(
+        client,
+        session,
+        world,
+        world.a,
+        weekly_shifts=[
+            {"weekday": 0, "start": "08:00", "end": "12:00"},
+            {"weekday": 1, "start": "14:00", "end": "18:00"},
+        ],
+        shift_exceptions=[{"date": "2026-11-24", "available": False}],
+    )
+    body = {"category_code": "errand", **_window(MONDAY), "community_id": world.a.community_id}
+    body["window_end"] = (MONDAY + timedelta(days=1, hours=4)).isoformat()
+    body["location"] = {"type": "Point", "coordinates": [121.03, 30.71]}
+    created = client.post("/v1/requests", json=body, headers=headers(world.a.dispatcher)).json()
+    problem, ctx = adapter.build_problem(
+        session, [world.a.community_id], [created["id"]], now=MONDAY - timedelta(days=1)
+    )
+    assert ctx.origin.isoformat() == "2026-11-23T00:00:00+08:00"
+    [r] = problem.responders
+    assert r.id == responder["id"]
+    assert r.shifts == ((480, 720),)  # Tuesday's shift is cancelled by the exception
+    [q] = problem.requests
+    assert q.window == (600, 1440 + 840)
+
+
+def test_caps_left_count_today_and_the_week(client, session, world):
+    """Daily and weekly caps arrive as what is left after the day's and week's work."""
+    auto_dispatch(session, world.a)
+    setup_category(client, world)
+    responder, key = volunteer(
+        client,
+        session,
+        world,
+        world.a,
+        max_tasks_per_day=3,
+        max_tasks_per_week=4,
+        max_minutes_per_day=600,
+        load_capacity=10,
+    )
+    now = datetime.now(UTC)
+    done = submit(client, world.a, quantity=2)
+    aid = done["dispatch"]["offers"][0]["assignment_id"]
+    for step in ("accept", "start", "complete"):
+        assert move(client, key, aid, step).status_code == 200
+    waiting = submit(client, world.a, quantity=3)
+    assert waiting["state"] == "offered"
+    problem, _ = adapter.build_problem(session, [world.a.community_id], now=now)
+    [r] = problem.responders
+    # The completed task lowers the caps; the offered one is live and fixed only when asked.
+    assert r.max_tasks == 1 and r.load_capacity == 5
+    problem, _ = adapter.build_problem(
+        session, [world.a.community_id], now=now, fixed_states=adapter.LIVE_FIXED_STATES
+    )
+    [r] = problem.responders
+    assert r.max_tasks == 2 and r.load_capacity == 8
+    assert [f.request_id for f in problem.fixed] == [waiting["id"]]
+
+
+def test_decliners_are_excluded_and_previous_responder_is_kept(client, session, world):
+    """Who declined a request is excluded from it; a resident's last helper is preferred."""
+    auto_dispatch(session, world.a)
+    setup_category(client, world)
+    resident = client.post(
+        "/v1/residents",
+        json={
+            "community_id": world.a.community_id,
+            "grid_id": world.a.grid_id,
+            "name": "王阿婆",
+            "location": {"type": "Point", "coordinates": [121.03, 30.71]},
+            "tags": ["elderly"],
+        },
+        headers=headers(world.a.dispatcher),
+    ).json()
+    helper, key = volunteer(client, session, world, world.a)
+    first = submit(client, world.a, resident_id=resident["id"])
+    aid = first["dispatch"]["offers"][0]["assignment_id"]
+    for step in ("accept", "start", "complete"):
+        assert move(client, key, aid, step).status_code == 200
+    second = submit(client, world.a, resident_id=resident["id"])
+    aid = second["dispatch"]["offers"][0]["assignment_id"]
+    assert move(client, key, aid, "decline", reason="tired").status_code == 200
+    problem, _ = adapter.build_problem(session, [world.a.community_id], [second["id"]])
+    [q] = problem.requests
+    assert q.excluded_responders == (helper["id"],)
+    assert q.previous_responder == helper["id"]
+    assert q.resident_tags == ("elderly",)
+    assert session.scalar(
+        select(ServiceRequest.state).where(ServiceRequest.id == second["id"])
+    ) == ("submitted")

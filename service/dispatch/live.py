@@ -90,12 +90,11 @@ def rematch(session: Session, request: ServiceRequest) -> Outcome:
     return match(session, request)
 
 
-def _metrics(seconds: float, offers: int) -> None:
-    try:
-        from service import metrics
-    except ImportError:
-        return
+def _metrics(seconds: float, solving: float, offers: int) -> None:
+    from service import metrics
+
     metrics.LIVE_MATCH_SECONDS.observe(seconds)
+    metrics.SOLVE_SECONDS.labels(kind="live").observe(solving)
     if offers:
         metrics.OFFERS_MADE.inc(offers)
 
@@ -118,10 +117,12 @@ def match(session: Session, request: ServiceRequest, now: datetime | None = None
     problem, ctx = adapter.build_problem(
         session, [request.community_id], [request.id], now, fixed_states=adapter.LIVE_FIXED_STATES
     )
+    solving = time.perf_counter()
     state = solver.MatchState(problem)
     found = solver.match_one(ctx.request_dicts[request.id], state)
+    solving = time.perf_counter() - solving
     outcome = _offer_first_fitting(session, ctx, request, found, now)
-    _metrics(time.perf_counter() - began, len(outcome.offers))
+    _metrics(time.perf_counter() - began, solving, len(outcome.offers))
     return outcome
 
 

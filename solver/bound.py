@@ -30,3 +30,12 @@ def served_upper_bound(ix: Index, cand: Candidates) -> int:
         if all(per_unit[u] >= cand.u_count[u] for u in range(first, first + n)):
             total += ix.r_weight[ri]
     return total
+
+
+def capacity_bound(ix: Index, cand: Candidates) -> int:
+    """A cheaper, looser bound: as if every responder could serve every request and a team
+    needed one slot, the heaviest requests with candidates up to the task slots left."""
+    js = np.unique(cand.p_resp)
+    slots = int(np.minimum(ix.j_tasks_left[js], len(cand.u_req)).sum())
+    weights = sorted((ix.r_weight[r] for r in {int(r) for r in cand.p_req}), reverse=True)
+    return sum(weights[:slots])

@@ -25,7 +25,9 @@ from solver.problem import KINDS
 VOLUNTEER = KINDS.index("volunteer")
 PAIRS_PER_SECOND = 2_500  # pairs kept per second of nominal budget: building takes about a third
 MIN_PAIRS = 5_000
-DETERMINISTIC_SHARE = 0.3  # deterministic-time units per nominal second (about 1:1 when idle)
+BUILD_PAIRS_PER_SECOND = 8_000  # model building speed on a busy 2-core machine
+DETERMINISTIC_SHARE = 0.15  # deterministic-time units per nominal second: small enough that a
+#                             loaded machine still stops on it, not on the wall clock
 MAX_KEEP_PER_MEMBER = 8    # best pairs kept per needed member when restricting
 LIGHT_PRESOLVE_PAIRS = 5_000
 MAX_CUTS = 60           # tangent cuts for convex fairness; beyond this, a product constraint
@@ -82,6 +84,9 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
     # --- data
     budget = max(MIN_PAIRS, int(nominal * PAIRS_PER_SECOND))
     kept, restricted = _kept_pairs(cand, hint, budget)
+    if deadline - time.perf_counter() < len(kept) / BUILD_PAIRS_PER_SECOND + 0.5:
+        # not even time to build the model: the caller keeps its greedy plan
+        return CpResult({}, False, None, "timeout_no_solution")
     pu, pr, pj = cand.p_unit[kept], cand.p_req[kept], cand.p_resp[kept]
     pt, psec = cand.p_minutes[kept], cand.p_sec[kept]
     dur = np.array([r.duration for r in reqs], dtype=np.int64)
@@ -231,7 +236,7 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
     # one worker stopped by deterministic time: the same seed gives the same plan; the
     # wall-clock limit is only a safety net (an overloaded machine may hit it first)
     solver.parameters.max_time_in_seconds = left
-    solver.parameters.max_deterministic_time = max(0.5, DETERMINISTIC_SHARE * nominal)
+    solver.parameters.max_deterministic_time = max(0.05, DETERMINISTIC_SHARE * nominal)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = 1
     if n_pairs > LIGHT_PRESOLVE_PAIRS:

@@ -12,7 +12,7 @@ import numpy as np
 
 from solver import flow
 from solver.assemble import build_plan
-from solver.bound import served_upper_bound
+from solver.bound import capacity_bound, served_upper_bound
 from solver.candidates import Candidates, build_candidates, sort_pairs
 from solver.certify import count_variant_likely, solve_nearest
 from solver.cpsat import solve_cpsat
@@ -22,6 +22,7 @@ from solver.index import Index, build_index
 from solver.plan import Plan
 from solver.problem import Problem
 
+BOUND_S_PER_PAIR = 2e-6  # flow relaxation seconds per pair, room for a busy machine
 ASSEMBLY_S_PER_REQUEST = 2.5e-4  # generous: a loaded machine assembles slowly
 
 
@@ -63,11 +64,14 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
     started = time.perf_counter()
     cand = sort_pairs(cand)
     greedy = solve_greedy(ix, cand)
-    relax = served_upper_bound(ix, cand)
+    until = started + time_limit if deadline is None else min(deadline, started + time_limit)
+    if until - time.perf_counter() > len(cand.p_unit) * BOUND_S_PER_PAIR:
+        relax = served_upper_bound(ix, cand)
+    else:  # no time for the flow relaxation: the capacity-only bound
+        relax = capacity_bound(ix, cand)
     if (served_weight(ix, greedy) >= relax and time_limit < 1.0) or (
             stop is not None and stop.is_set()):
         return PartResult(_global(cand, greedy), "greedy", False, relax)
-    until = started + time_limit if deadline is None else min(deadline, started + time_limit)
     res = solve_cpsat(ix, cand, greedy, time_limit, until, seed, stop=stop,
                       on_solution=on_solution)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)

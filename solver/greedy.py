@@ -15,6 +15,7 @@ from solver.index import Index
 from solver.loads import Loads
 
 MAX_TEAM_STARTS = 40  # start times tried per team request; enough for any real window
+SCAN = 1_000_000  # candidates tried per unit unless the caller says otherwise (match_one)
 
 
 @dataclass
@@ -38,7 +39,15 @@ def request_order(ix: Index, cand: Candidates, ptr: np.ndarray) -> list[int]:
     return sorted(reqs, key=lambda ri: (-ix.r_weight[ri], int(counts[ri]), ri))
 
 
-def _members_at(ix, cand, loads, ri, ptr, order, start) -> list[int] | None:
+def _roomy(cand: Candidates, loads: Loads, r, ps: np.ndarray) -> np.ndarray:
+    """The pairs among `ps` whose responder still has task, minute and load room."""
+    j, t = cand.p_resp[ps], cand.p_minutes[ps]
+    ok = ((loads.tasks[j] >= 1) & (loads.minutes[j] >= r.duration + 2 * t)
+          & (loads.load[j] >= r.quantity))
+    return ps[ok]
+
+
+def _members_at(ix, cand, loads, ri, ptr, order, start, scan) -> list[int] | None:
     """Cheapest members for every slot of request ri at `start` (None: untimed)."""
     r = ix.problem.requests[ri]
     first, n = cand.r_units[ri]
@@ -46,9 +55,9 @@ def _members_at(ix, cand, loads, ri, ptr, order, start) -> list[int] | None:
     chosen: list[int] = []
     for u in range(first, first + n):
         need = int(cand.u_count[u])
-        for p in order[ptr[u]:ptr[u + 1]]:
+        for p in _roomy(cand, loads, r, order[ptr[u]:min(ptr[u + 1], ptr[u] + scan + need)]):
             j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
-            if j in used or not loads.fits_caps(j, r.duration, t, r.quantity):
+            if j in used:
                 continue
             if start is not None and not loads.free_at(j, start, t, r.duration):
                 continue
@@ -62,7 +71,8 @@ def _members_at(ix, cand, loads, ri, ptr, order, start) -> list[int] | None:
     return chosen
 
 
-def place(ix: Index, cand: Candidates, loads: Loads, ri: int, ptr, order) -> Choice | None:
+def place(ix: Index, cand: Candidates, loads: Loads, ri: int, ptr, order,
+          scan: int = SCAN) -> Choice | None:
     """The greedy choice for one request given current loads, or None if nothing fits."""
     r = ix.problem.requests[ri]
     fund = None
@@ -71,24 +81,24 @@ def place(ix: Index, cand: Candidates, loads: Loads, ri: int, ptr, order) -> Cho
         if fund is None:
             return None
     if r.window is None:
-        members = _members_at(ix, cand, loads, ri, ptr, order, None)
+        members = _members_at(ix, cand, loads, ri, ptr, order, None, scan)
         return None if members is None else Choice(tuple(members), None, fund)
     first, n = cand.r_units[ri]
     if n == 1 and cand.u_count[first] == 1:
-        for p in order[ptr[first]:ptr[first + 1]]:
+        for p in _roomy(cand, loads, r, order[ptr[first]:min(ptr[first + 1],
+                                                              ptr[first] + scan)]):
             j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
-            if not loads.fits_caps(j, r.duration, t, r.quantity):
-                continue
             ranges = loads.starts(j, t, r.duration, r.window)
             if ranges:
                 return Choice((int(p),), ranges[0][0], fund)
         return None
     starts: set[int] = set()
-    for p in order[ptr[first]:ptr[first + n]]:
-        j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
-        starts.update(lo for lo, _ in loads.starts(j, t, r.duration, r.window))
+    for u in range(first, first + n):
+        for p in _roomy(cand, loads, r, order[ptr[u]:min(ptr[u + 1], ptr[u] + scan)]):
+            j, t = int(cand.p_resp[p]), int(cand.p_minutes[p])
+            starts.update(lo for lo, _ in loads.starts(j, t, r.duration, r.window))
     for s in sorted(starts)[:MAX_TEAM_STARTS]:
-        members = _members_at(ix, cand, loads, ri, ptr, order, s)
+        members = _members_at(ix, cand, loads, ri, ptr, order, s, scan)
         if members is not None:
             return Choice(tuple(members), s, fund)
     return None
@@ -109,12 +119,14 @@ def sec_order(cand: Candidates) -> np.ndarray:
 
 
 def solve_greedy(ix: Index, cand: Candidates) -> dict[int, Choice]:
+    """Heaviest first, each request to its cheapest candidate that still fits."""
     ptr = unit_pairs(cand)
     order = sec_order(cand)
     loads = Loads(ix)
     out: dict[int, Choice] = {}
+    scan = int(np.max(ptr[1:] - ptr[:-1], initial=0))
     for ri in request_order(ix, cand, ptr):
-        choice = place(ix, cand, loads, ri, ptr, order)
+        choice = place(ix, cand, loads, ri, ptr, order, scan)
         if choice is not None:
             commit(ix, cand, loads, ri, choice)
             out[ri] = choice

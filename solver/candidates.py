@@ -42,7 +42,7 @@ class Candidates:
                        p_id=self.p_id[idx])
 
 
-RESPONDER_CHUNK = 2_000  # responders per ball-query batch (bounds temporary memory)
+RESPONDER_GROUP = 128  # responders per KD-tree join: similar radii, little over-reach
 
 
 def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
@@ -53,29 +53,30 @@ def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
 
 def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the
-    request's limit, by great-circle distance. One ball query per responder, so the work
-    grows with the pairs found, not with requests x responders; responders go in chunks so
-    the Python lists the KD-tree returns never hold more than a chunk's pairs."""
+    request's limit, by great-circle distance. Responders go in small groups of similar
+    radius; each group's KD-tree meets the requests' tree once (sparse_distance_matrix hands
+    back arrays, not Python lists), so the work follows the pairs found, not
+    requests x responders, and temporary memory stays at one group's pairs."""
     problem = ix.problem
     nj = len(ix.j_lon)
     empty = np.zeros(0, dtype=np.int64)
     if nj == 0 or len(reqs) == 0:
         return empty, empty, empty
     r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
-    chords = np.array([geo.chord_for(m) for m in ix.j_radius], dtype=np.float64)
     limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
                       for r in problem.requests], dtype=np.int64)
     points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    by_radius = np.argsort(ix.j_radius, kind="stable")
     out_r, out_j, out_m = [], [], []
-    for lo in range(0, nj, RESPONDER_CHUNK):
-        hi = min(nj, lo + RESPONDER_CHUNK)
-        hits = r_tree.query_ball_point(points[lo:hi], chords[lo:hi], return_sorted=False,
-                                       workers=-1)
-        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=hi - lo)
-        if counts.sum() == 0:
+    for lo in range(0, nj, RESPONDER_GROUP):
+        js = by_radius[lo:lo + RESPONDER_GROUP]
+        hits = r_tree.sparse_distance_matrix(
+            cKDTree(points[js]), geo.chord_for(int(ix.j_radius[js].max())),
+            output_type="ndarray")
+        if len(hits) == 0:
             continue
-        pj = np.repeat(np.arange(lo, hi, dtype=np.int64), counts)
-        pr = reqs[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
+        pr = reqs[hits["i"].astype(np.int64)]
+        pj = js[hits["j"].astype(np.int64)]
         metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
         keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
         out_r.append(pr[keep])

@@ -12,6 +12,11 @@ from sqlalchemy import Connection
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Tables Alembic manages: all but procrastinate's, whose schema procrastinate owns."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate"))
+
+
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -279,7 +279,7 @@ def _write(
     out = Sorting()
     if not candidates:
         return out
-    live._single_writer(session)  # SQLite: the same single writer live matching uses
+    live.single_writer(session)  # SQLite: the same single writer live matching uses
     requests = {}
     for rid in sorted({a.request_id for _, a in candidates}):
         try:

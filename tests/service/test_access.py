@@ -32,6 +32,11 @@ UNSCOPED_PREFIXES = ("/v1/districts", "/v1/service-categories")
 # Bodies for routes whose body must be valid before the object lookup can answer 404.
 VALID_BODIES = {
     "create_fund_entry": {"kind": "deposit", "amount_fen": 100},
+    "decline_assignment": {"reason": "busy"},
+    "cancel_request": {"reason": "resident moved"},
+    "unassign_request": {"reason": "reassigning"},
+    "rate_request": {"rating": 5},
+    "assign_request": {"responder_ids": ["someone"]},
 }
 
 
@@ -126,6 +131,13 @@ def _populate(client, world, session) -> dict[str, str]:
         headers=headers(world.a.dispatcher),
     )
     ids["key_id"] = key.json()["id"]
+    run = client.post(
+        "/v1/dispatch-runs",
+        json={"scope": {"type": "community", "id": world.a.community_id}, "time_limit_s": 1},
+        headers=headers(world.a.dispatcher),
+    )
+    assert run.status_code == 202, run.text
+    ids["run_id"] = run.json()["id"]
     world.a.extra["responder"] = add_key(session, Role.responder, responder_id=ids["responder_id"])
     session.commit()
     return ids

@@ -1,8 +1,5 @@
 """The app with the events feed, /metrics and the background lifespan wired in, and small
 row factories for the events, metrics and background tests.
-
-service/main.py gains these lines from the lead; until then full_app adds what is missing
-(each step is skipped once the app already has it).
 """
 
 from collections.abc import Iterator
@@ -14,30 +11,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import background
 from service.assignments.models import Assignment
 from service.catalogue.models import ServiceCategory
-from service.events.router import router as events_router
 from service.main import create_app
-from service.metrics import MetricsMiddleware
-from service.metrics import router as metrics_router
 from service.requests.models import ServiceRequest
 from service.responders.models import Responder, ResponderCommunity
 from service.types import utcnow
 
 
 def full_app() -> FastAPI:
-    app = create_app()
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/v1/events" not in paths:
-        app.include_router(events_router)
-    if "/metrics" not in paths:
-        app.include_router(metrics_router)
-    if not any(m.cls is MetricsMiddleware for m in app.user_middleware):
-        app.add_middleware(MetricsMiddleware)
-    if app.router.lifespan_context is not background.lifespan:
-        app.router.lifespan_context = background.lifespan
-    return app
+    """The real app: feed, /metrics and the background lifespan are all wired in main."""
+    return create_app()
 
 
 @contextmanager

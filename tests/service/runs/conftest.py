@@ -1,5 +1,5 @@
-"""The runs router on the test app (until service/main.py includes it) and a way to let runs
-finish: the local thread pool drained on SQLite, a procrastinate worker pass on PostgreSQL."""
+"""The app with a way to let runs finish: the local thread pool drained on SQLite, a
+procrastinate worker pass on PostgreSQL."""
 
 from collections.abc import Iterator
 
@@ -21,18 +21,12 @@ def _with_procrastinate_schema(url: str) -> None:
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    from service.dispatch.router import router as dispatch_router
     from service.main import create_app
-    from service.runs.router import router as runs_router
 
     if database_url.startswith("postgresql"):
         _with_procrastinate_schema(database_url)
         jobs.get_app.cache_clear()
     app = create_app()
-    if not any(getattr(r, "path", "").endswith("/accept") for r in app.routes):
-        app.include_router(dispatch_router)
-    if not any(getattr(r, "path", "").startswith("/v1/dispatch-runs") for r in app.routes):
-        app.include_router(runs_router)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
     jobs.wait_local()

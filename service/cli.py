@@ -85,10 +85,31 @@ def _issue_key(
     return secret
 
 
-def _demo_key() -> str:
-    from service.demo import DEMO_COMMUNITY_CODE
+def _demo_keys() -> list[str]:
+    """Lines to print: a dispatcher key, then one key per demo responder, so a newcomer can
+    play both sides of an offer from /docs."""
+    from sqlalchemy import select
 
-    return _issue_key("dispatcher", "demo dispatcher", [DEMO_COMMUNITY_CODE], None, None, 30)
+    from service.db import get_sessionmaker
+    from service.demo import DEMO_COMMUNITY_CODE
+    from service.places.models import Community
+    from service.responders.models import Responder, ResponderCommunity
+
+    lines = [
+        f"Dispatcher key (shown once): {_issue_key('dispatcher', 'demo dispatcher', [DEMO_COMMUNITY_CODE], None, None, 30)}"
+    ]
+    with get_sessionmaker()() as session:
+        responders = session.execute(
+            select(Responder.id, Responder.name, Responder.kind)
+            .join(ResponderCommunity, ResponderCommunity.responder_id == Responder.id)
+            .join(Community, Community.id == ResponderCommunity.community_id)
+            .where(Community.code == DEMO_COMMUNITY_CODE)
+            .order_by(Responder.id)
+        ).all()
+    for responder_id, name, kind in responders:
+        key = _issue_key("responder", f"demo {name}", [], None, responder_id, 30)
+        lines.append(f"  responder {name} ({kind}): {key}")
+    return lines
 
 
 def _serve(demo: bool, host: str, port: int) -> None:
@@ -97,9 +118,9 @@ def _serve(demo: bool, host: str, port: int) -> None:
     _migrate()
     if demo:
         _load_demo()
-        key = _demo_key()
-        print(f"Demo community loaded. Dispatcher key (shown once): {key}")
-        print(f"Open http://{host}:{port}/docs, press Authorize, paste the key.")
+        print("Demo community loaded (东湖社区). Keys, shown once:")
+        print("\n".join(_demo_keys()))
+        print(f"Open http://{host}:{port}/docs, press Authorize, paste a key.")
     uvicorn.run("service.main:app", host=host, port=port, log_level="info")
 
 
@@ -138,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _migrate()
             loaded = _load_demo()
             print("demo community loaded" if loaded else "demo community already present")
-            print(f"Dispatcher key (shown once): {_demo_key()}")
+            print("\n".join(_demo_keys()))
         elif args.command == "worker":
             from service.runs.jobs import run_worker
 

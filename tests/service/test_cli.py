@@ -40,7 +40,11 @@ def test_demo_loads_once_and_prints_a_working_key(database_url, client, session,
     second = capsys.readouterr().out
     assert "already present" in second
     assert session.scalar(select(func.count()).select_from(Community)) == 1
-    assert session.scalar(select(func.count()).select_from(ApiKey)) == 2
-    key = second.strip().rsplit(" ", 1)[-1]
+    responders = second.count("  responder ")
+    assert responders == 7
+    assert session.scalar(select(func.count()).select_from(ApiKey)) == 2 * (1 + responders)
+    key = next(line for line in second.splitlines() if line.startswith("Dispatcher key")).rsplit(
+        " ", 1
+    )[-1]
     requests = client.get("/v1/requests", headers=headers(key)).json()["items"]
     assert len(requests) == 5 and {r["state"] for r in requests} == {"submitted"}

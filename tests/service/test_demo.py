@@ -1,0 +1,83 @@
+"""The README's promise: with the demo's printed keys a newcomer submits a request, sees it
+offered, accepts and completes it as the responder, and starts a batch run."""
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from service.cli import main
+from tests.service.conftest import headers
+
+
+def _keys(output: str) -> tuple[str, dict[str, str]]:
+    dispatcher = ""
+    responders: dict[str, str] = {}
+    for line in output.splitlines():
+        if line.startswith("Dispatcher key"):
+            dispatcher = line.rsplit(" ", 1)[-1]
+        elif line.startswith("  responder "):
+            name = line.split()[1]
+            responders[name] = line.rsplit(" ", 1)[-1]
+    return dispatcher, responders
+
+
+def test_demo_walkthrough(database_url, client, capsys):
+    """Submit → offered → accepted → in progress → completed, then a batch preview runs."""
+    assert main(["demo"]) == 0
+    dispatcher, responder_keys = _keys(capsys.readouterr().out)
+    me = headers(dispatcher)
+    community = client.get("/v1/communities", headers=me).json()["items"][0]
+    grid = client.get("/v1/grids", headers=me).json()["items"][0]
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    ) + timedelta(days=1)
+    created = client.post(
+        "/v1/requests",
+        json={
+            "community_id": community["id"],
+            "grid_id": grid["id"],
+            "category_code": "medicine_delivery",
+            "location": {"type": "Point", "coordinates": [121.016, 30.699]},
+            "urgency": "urgent",
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=8)).isoformat(),
+        },
+        headers=me,
+    )
+    assert created.status_code == 201, created.text
+    dispatch = created.json()["dispatch"]
+    assert dispatch["outcome"] == "offered", dispatch
+    offer = dispatch["offers"][0]
+    assignment = client.get(f"/v1/assignments/{offer['assignment_id']}", headers=me).json()
+    responder = client.get(f"/v1/responders/{assignment['responder_id']}", headers=me).json()
+    as_responder = headers(responder_keys[responder["name"]])
+    for verb, state in (
+        ("accept", "accepted"),
+        ("start", "in_progress"),
+        ("complete", "completed"),
+    ):
+        moved = client.post(
+            f"/v1/assignments/{offer['assignment_id']}/{verb}", headers=as_responder
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["state"] == state
+    request = client.get(f"/v1/requests/{created.json()['id']}", headers=me).json()
+    assert request["state"] == "completed"
+    run = client.post(
+        "/v1/dispatch-runs",
+        json={
+            "scope": {"type": "community", "id": community["id"]},
+            "mode": "preview",
+            "time_limit_s": 2,
+        },
+        headers=me,
+    )
+    assert run.status_code == 202, run.text
+    deadline = time.monotonic() + 60
+    state = run.json()["state"]
+    while state not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = client.get(run.headers["location"], headers=me).json()["state"]
+    assert state == "succeeded"
+    plan = client.get(run.headers["location"] + "/plan", headers=me).json()
+    assert plan["assignments"] or plan["unassigned"]

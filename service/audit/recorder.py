@@ -99,9 +99,15 @@ def _collect(session: Session) -> list[dict[str, Any]]:
 
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _context: Any) -> None:
-    rows = _collect(session)
+    rows = _collect(session) + session.info.pop("audit_pending", [])
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+def record(session: Session, obj: Entity, action: str, before: Any, after: Any) -> None:
+    """Audit a change that lives outside ``obj``'s own columns (a link table, say); written with
+    the next flush, in the same transaction."""
+    session.info.setdefault("audit_pending", []).append(_row(session, obj, action, before, after))
 
 
 def name_action(session: Session, entity_id: str, action: str) -> None:

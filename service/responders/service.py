@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.audit import recorder as audit
 from service.auth.principal import Principal, Role
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.places import service as places
@@ -113,6 +114,15 @@ def _set_communities(
     kept_hidden = [cid for cid in responder.community_ids if not principal.sees(cid)]
     target = list(dict.fromkeys(wanted + kept_hidden))
     existing = {link.community_id: link for link in responder.community_links}
+    if set(target) != set(existing):
+        # The links are rows of their own; the responder's audit entry says what changed.
+        audit.record(
+            session,
+            responder,
+            "update",
+            {"community_ids": sorted(existing)},
+            {"community_ids": sorted(target)},
+        )
     responder.community_links = [
         existing.get(cid) or ResponderCommunity(community_id=cid) for cid in target
     ]

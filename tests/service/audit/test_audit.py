@@ -78,3 +78,34 @@ def test_dispatcher_reads_only_its_communities_trail(client, world):
         f"/v1/audit-entries?entity_id={world.a.grid_id}", headers=headers(world.b.dispatcher)
     ).json()["items"]
     assert [e["action"] for e in mine] == ["create", "update"] and theirs == []
+
+
+def test_changing_a_responders_communities_is_audited(client, world, session):
+    """Moving a responder to another community leaves an entry with the old and new sets."""
+    body = {
+        "kind": "volunteer",
+        "name": "孙丽",
+        "location": POINT,
+        "radius_m": 3000,
+        "travel_mode": "walk",
+        "community_ids": [world.a.community_id],
+    }
+    responder = client.post("/v1/responders", json=body, headers=headers(world.admin)).json()
+    both = sorted([world.a.community_id, world.b.community_id])
+    moved = client.patch(
+        f"/v1/responders/{responder['id']}",
+        json={"community_ids": both},
+        headers=headers(world.admin),
+    )
+    assert moved.status_code == 200, moved.text
+    entries = list(
+        session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity_id == responder["id"], AuditEntry.action == "update"
+            )
+        )
+    )
+    assert any(
+        e.before == {"community_ids": [world.a.community_id]} and e.after == {"community_ids": both}
+        for e in entries
+    )

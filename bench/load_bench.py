@@ -1,0 +1,548 @@
+"""Live-matching load benchmark: `python -m bench.load_bench [--rates 50,100,200] [--seconds 10]`.
+
+Against a fresh PostgreSQL database (created on 127.0.0.1:5432, dropped at the end) seeded
+with one auto-dispatching community around Pinghu and ``--responders`` responders, it starts
+the API as a separate uvicorn process and, from this process over loopback, submits
+``POST /v1/requests`` at each fixed rate for a bounded time.  The schedule is open-loop:
+request *i* is due at ``start + i / rate`` whatever happened to earlier ones, and its latency
+is measured from that due time, so time spent waiting for one of the bounded client
+connections counts.  Afterwards the database is checked: no responder beyond a cap (tasks,
+minutes and load per day, tasks per week) and no request in two live assignments.
+
+Server-side time per request is read from the service's own Prometheus histograms
+(``wushe_live_match_seconds``: match_one plus writing the offer; ``wushe_solve_seconds``
+kind="live": building the MatchState and match_one alone), so the table says where the time
+goes.  Everything is bounded: request count = rate × seconds, a per-request timeout, a drain
+limit, and the server and database are removed even on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import psycopg
+from sqlalchemy import insert, text
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+CENTRE = (121.02, 30.70)  # Pinghu, lon/lat
+LOCAL = ZoneInfo("Asia/Shanghai")
+CATEGORIES = ("medicine_delivery", "elder_care_visit")
+CONNECTIONS = 64
+REQUEST_TIMEOUT_S = 30.0
+DRAIN_LIMIT_S = 60.0
+READY_LIMIT_S = 60.0
+WARMUP = 20
+METRE_LAT = 1 / 111_320
+METRE_LON = 1 / (111_320 * math.cos(math.radians(CENTRE[1])))
+
+
+@dataclass
+class World:
+    database_url: str
+    community_id: str
+    grid_ids: list[str]
+    key: str
+
+
+@dataclass
+class RateResult:
+    rate: int
+    seconds: float
+    sent: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    queued_reasons: Counter[str] = field(default_factory=Counter)
+    elapsed_s: float = 0.0
+    server: dict[str, float] = field(default_factory=dict)
+    caps_exceeded: int = 0
+    double_assigned: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
+
+    @property
+    def ok(self) -> int:
+        return self.sent - self.errors
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+def create_database() -> str:
+    name = f"wushe_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _around(rng: random.Random, sigma_m: float) -> tuple[float, float]:
+    dx, dy = rng.gauss(0, sigma_m), rng.gauss(0, sigma_m)
+    return CENTRE[0] + dx * METRE_LON, CENTRE[1] + dy * METRE_LAT
+
+
+def _responder_row(rng: random.Random, n: int, community_id: str) -> dict[str, Any]:
+    from service.types import new_id
+
+    draw = rng.random()
+    kind = "volunteer" if draw < 0.85 else "social_worker" if draw < 0.97 else "community_staff"
+    lon, lat = _around(rng, 2_500)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "kind": kind,
+        "name": f"responder {n}",
+        "phone": f"139{n:08d}",
+        "lon": lon,
+        "lat": lat,
+        "radius_m": rng.choice((1_500, 2_000, 3_000, 3_000, 5_000)),
+        "travel_mode": "ebike",
+        "speed_kmh": 15.0,
+        "qualifications": ["medicine"] if rng.random() < 0.3 else [],
+        "skills": [],
+        "licence_level": "none",
+        "volunteer_groups": ["daily_care"] if kind == "volunteer" else [],
+        "service_categories": [],
+        "registered_name": None,
+        "slots_per_day": None,
+        # Every day, all day: the run may be at any hour and must not be starved by shifts.
+        "weekly_shifts": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)],
+        "shift_exceptions": [],
+        "max_tasks_per_day": rng.randint(3, 6),
+        "max_minutes_per_day": rng.choice((240, 360, 480)),
+        "max_tasks_per_week": rng.choice((None, 20, 30)),
+        "load_capacity": 10,
+        "zone_clearances": [],
+        "active": True,
+    }
+    if kind == "social_worker":
+        row["licence_level"] = rng.choice(("assistant", "intermediate", "senior"))
+    return row
+
+
+def seed(database_url: str, responders: int, seed_value: int) -> World:
+    """One auto-dispatching district/street/community, grids, responders and a key (bulk ORM)."""
+    from sqlalchemy.orm import Session
+
+    from service.auth.models import ApiKey
+    from service.auth.principal import Role, generate_key, hash_key
+    from service.db import make_engine
+    from service.places.models import Community, District, Grid, Street
+    from service.responders.models import Responder, ResponderCommunity
+
+    rng = random.Random(seed_value)
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            district = District(code="330482", name="平湖市", lon=CENTRE[0], lat=CENTRE[1])
+            session.add(district)
+            session.flush()
+            street = Street(
+                district_id=district.id, code="330482001", name="当湖街道", lon=CENTRE[0],
+                lat=CENTRE[1],
+            )
+            session.add(street)
+            session.flush()
+            community = Community(
+                street_id=street.id, code="330482001001", name="东湖社区", lon=CENTRE[0],
+                lat=CENTRE[1], auto_dispatch=True,
+            )
+            session.add(community)
+            session.flush()
+            grids = [
+                Grid(
+                    community_id=community.id, code=f"330482001001-G{n}", name=f"第{n}网格",
+                    lon=CENTRE[0] + 0.01 * (n - 2), lat=CENTRE[1],
+                )
+                for n in range(1, 5)
+            ]
+            session.add_all(grids)
+            session.flush()
+            rows = [_responder_row(rng, n, community.id) for n in range(responders - 2)]
+            for n in range(2):  # two elder-care organizations with their own daily slots
+                lon, lat = _around(rng, 1_000)
+                org = _responder_row(rng, responders + n, community.id)
+                org.update(
+                    kind="organization", name=f"颐养中心{n + 1}", lon=lon, lat=lat,
+                    registered_name=f"平湖市颐养服务中心{n + 1}", radius_m=5_000,
+                    service_categories=["elder_care_visit", "meal_delivery"],
+                    slots_per_day=20, max_tasks_per_day=30, max_minutes_per_day=None,
+                    volunteer_groups=[],
+                )
+                rows.append(org)
+            session.execute(insert(Responder), rows)
+            session.execute(
+                insert(ResponderCommunity),
+                [{"responder_id": r["id"], "community_id": community.id} for r in rows],
+            )
+            secret, prefix = generate_key()
+            session.add(
+                ApiKey(
+                    name="load bench dispatcher", prefix=prefix, key_hash=hash_key(secret),
+                    role=Role.dispatcher.value, community_ids=[community.id],
+                )
+            )
+            session.commit()
+            return World(database_url, community.id, [g.id for g in grids], secret)
+    finally:
+        engine.dispose()
+
+
+def check_invariants(database_url: str) -> tuple[int, int, list[str]]:
+    """(caps exceeded, requests double-assigned, descriptions) over every counted assignment.
+
+    Independent of the service's own counting: plain SQL, grouped by the local day (and ISO
+    week) of the request's window start, as the adapter defines the day work counts toward.
+    """
+    from service.db import make_engine
+
+    engine = make_engine(database_url)
+    problems: list[str] = []
+    try:
+        with engine.connect() as conn:
+            caps = conn.execute(
+                text(
+                    """
+                    SELECT id, kind, max_tasks_per_day, slots_per_day, max_minutes_per_day,
+                           max_tasks_per_week, max_minutes_per_week, load_capacity
+                    FROM responder
+                    """
+                )
+            ).all()
+            work = conn.execute(
+                text(
+                    """
+                    SELECT a.responder_id, r.window_start, r.duration_min,
+                           coalesce(a.travel_minutes, 0), r.quantity
+                    FROM assignment a JOIN service_request r ON r.id = a.request_id
+                    WHERE a.state IN ('offered', 'accepted', 'in_progress', 'completed')
+                    """
+                )
+            ).all()
+            doubles = conn.execute(
+                text(
+                    """
+                    SELECT request_id, count(*) FROM assignment
+                    WHERE state IN ('offered', 'accepted', 'in_progress')
+                    GROUP BY request_id HAVING count(*) > 1
+                    """
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    day: dict[tuple[str, Any], list[int]] = defaultdict(lambda: [0, 0, 0])
+    week: dict[tuple[str, Any], list[int]] = defaultdict(lambda: [0, 0])
+    for responder_id, start, duration, travel, quantity in work:
+        local = start.astimezone(LOCAL).date()
+        minutes = duration + 2 * travel
+        d = day[(responder_id, local)]
+        d[0] += 1
+        d[1] += minutes
+        d[2] += quantity
+        w = week[(responder_id, local.isocalendar()[:2])]
+        w[0] += 1
+        w[1] += minutes
+    by_id = {c.id: c for c in caps}
+    exceeded = 0
+    for (rid, when), (tasks, minutes, load) in day.items():
+        c = by_id[rid]
+        task_cap = min(
+            (x for x in (c.max_tasks_per_day, c.slots_per_day if c.kind == "organization"
+                         else None) if x is not None),
+            default=None,
+        )
+        for name, cap, used in (
+            ("tasks/day", task_cap, tasks),
+            ("minutes/day", c.max_minutes_per_day, minutes),
+            ("load/day", c.load_capacity, load),
+        ):
+            if cap is not None and used > cap:
+                exceeded += 1
+                problems.append(f"responder {rid} {when}: {name} {used} > {cap}")
+    for (rid, when), (tasks, minutes) in week.items():
+        c = by_id[rid]
+        for name, cap, used in (
+            ("tasks/week", c.max_tasks_per_week, tasks),
+            ("minutes/week", c.max_minutes_per_week, minutes),
+        ):
+            if cap is not None and used > cap:
+                exceeded += 1
+                problems.append(f"responder {rid} week {when}: {name} {used} > {cap}")
+    problems += [f"request {rid}: {n} live assignments" for rid, n in doubles]
+    return exceeded, len(doubles), problems
+
+
+# --- server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(database_url: str, port: int, log: Any) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "WUSHE_BACKGROUND": "false"}
+    env.pop("WUSHE_METRICS_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
+         "--port", str(port), "--no-access-log"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_LIMIT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with status {server.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"server not ready after {READY_LIMIT_S:.0f}s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+
+
+_SAMPLE = re.compile(
+    r"^(wushe_live_match_seconds|wushe_solve_seconds)_(sum|count)(\{[^}]*\})? (\S+)$"
+)
+
+
+def scrape(base: str) -> dict[str, float] | None:
+    """Sums and counts of the live-matching histograms, from the service's /metrics (None if
+    a saturated server does not answer in time)."""
+    out: dict[str, float] = {}
+    try:
+        body = httpx.get(f"{base}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return None
+    for line in body.splitlines():
+        m = _SAMPLE.match(line)
+        if m and (m.group(1) == "wushe_live_match_seconds" or 'kind="live"' in (m.group(3) or "")):
+            out[f"{m.group(1)}_{m.group(2)}"] = float(m.group(4))
+    return out
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+def request_body(rng: random.Random, world: World, n: int, now: datetime) -> dict[str, Any]:
+    lon, lat = _around(rng, 1_200)
+    start = now + timedelta(minutes=rng.randint(5, 30))
+    return {
+        "community_id": world.community_id,
+        "grid_id": rng.choice(world.grid_ids),
+        "category_code": rng.choice(CATEGORIES),
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=rng.randint(2, 4))).isoformat(),
+        "urgency": rng.choice(("normal", "normal", "normal", "urgent")),
+        "external_id": f"load-{n}",
+    }
+
+
+async def _one(
+    client: httpx.AsyncClient, gate: asyncio.Semaphore, due: float, body: dict[str, Any],
+    result: RateResult,
+) -> None:
+    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+    async with gate:
+        try:
+            response = await client.post("/v1/requests", json=body)
+        except httpx.HTTPError as exc:
+            result.statuses[f"exception {type(exc).__name__}"] += 1
+            return
+        finally:
+            result.latencies_ms.append((time.perf_counter() - due) * 1000)
+    result.statuses[str(response.status_code)] += 1
+    if response.status_code == 201:
+        dispatch = response.json().get("dispatch") or {}
+        outcome = dispatch.get("outcome", "none")
+        result.outcomes[outcome] += 1
+        if outcome == "queued":
+            result.queued_reasons[dispatch.get("reason") or "?"] += 1
+
+
+async def run_rate(
+    base: str, world: World, rate: int, seconds: float, rng: random.Random, first: int,
+    count_it: bool = True,
+) -> RateResult:
+    result = RateResult(rate, seconds)
+    total = max(1, int(rate * seconds))
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": world.key}, limits=limits,
+        timeout=REQUEST_TIMEOUT_S,
+    ) as client:
+        gate = asyncio.Semaphore(CONNECTIONS)
+        now = datetime.now(UTC)
+        bodies = [request_body(rng, world, first + i, now) for i in range(total)]
+        start = time.perf_counter() + 0.2
+        tasks = [
+            asyncio.create_task(_one(client, gate, start + i / rate, bodies[i], result))
+            for i in range(total)
+        ]
+        done, pending = await asyncio.wait(tasks, timeout=seconds + DRAIN_LIMIT_S)
+        for task in pending:
+            task.cancel()
+        if pending:
+            result.statuses["unfinished (drain limit)"] += len(pending)
+        result.elapsed_s = time.perf_counter() - start
+    result.sent = total
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def table(results: list[RateResult]) -> str:
+    lines = [
+        "| target req/s | sent | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+        "| offered % | server live match ms (mean) | of which solve ms (mean) | caps exceeded "
+        "| double assignments |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ok = r.ok
+        offered = 100 * r.outcomes["offered"] / ok if ok else 0.0
+        s = r.server
+        nan = float("nan")
+        lm = 1000 * s.get("live_sum", 0) / s["live_count"] if s.get("live_count") else nan
+        sv = 1000 * s.get("solve_sum", 0) / s["solve_count"] if s.get("solve_count") else nan
+        lines.append(
+            f"| {r.rate} | {r.sent} | {ok / r.elapsed_s:.1f} "
+            f"| {percentile(r.latencies_ms, 50):.0f} "
+            f"| {percentile(r.latencies_ms, 95):.0f} | {percentile(r.latencies_ms, 99):.0f} "
+            f"| {max(r.latencies_ms, default=float('nan')):.0f} | {r.errors} | {offered:.1f} "
+            f"| {lm:.1f} | {sv:.1f} | {r.caps_exceeded} | {r.double_assigned} |"
+        )
+    return "\n".join(lines)
+
+
+def quiesce(base: str, limit_s: float = 60.0) -> None:
+    """Wait (bounded) until the server stops finishing matches: requests the client gave up on
+    still run to the end server-side and would otherwise spill into the next rate."""
+    deadline = time.monotonic() + limit_s
+    last = -1.0
+    while time.monotonic() < deadline:
+        sample = scrape(base)
+        count = sample.get("wushe_live_match_seconds_count", 0.0) if sample else None
+        if count is not None and count == last:
+            return
+        last = -1.0 if count is None else count
+        time.sleep(3)
+    print(f"server still busy after {limit_s:.0f}s; the next rate starts on a loaded server",
+          file=sys.stderr)
+
+
+def _delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float]:
+    if before is None or after is None:
+        return {}
+    names = {
+        "live_sum": "wushe_live_match_seconds_sum", "live_count": "wushe_live_match_seconds_count",
+        "solve_sum": "wushe_solve_seconds_sum", "solve_count": "wushe_solve_seconds_count",
+    }
+    return {k: after.get(v, 0.0) - before.get(v, 0.0) for k, v in names.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="50,100,200")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--responders", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    rates = [int(x) for x in args.rates.split(",") if x.strip()]
+    if not rates or min(rates) <= 0 or max(rates) > 2_000 or not 0 < args.seconds <= 120:
+        parser.error("rates must be 1..2000 requests/s and seconds 0..120")
+
+    from service.migrate import upgrade
+
+    name = create_database()
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    server = None
+    log = tempfile.NamedTemporaryFile(prefix="wushe_load_server_", suffix=".log", delete=False)
+    try:
+        began = time.perf_counter()
+        upgrade(url)
+        world = seed(url, args.responders, args.seed)
+        print(f"database {name}: migrated and seeded with {args.responders} responders in "
+              f"{time.perf_counter() - began:.1f}s", file=sys.stderr)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(url, port, log)
+        wait_ready(base, server)
+        rng = random.Random(args.seed)
+        warm = asyncio.run(run_rate(base, world, 10, WARMUP / 10, rng, 10_000_000))
+        print(f"warm-up: {warm.sent} requests, statuses {dict(warm.statuses)}", file=sys.stderr)
+        results = []
+        for k, rate in enumerate(rates):
+            quiesce(base)
+            before = scrape(base)
+            result = asyncio.run(run_rate(base, world, rate, args.seconds, rng, k * 1_000_000))
+            quiesce(base)
+            result.server = _delta(before, scrape(base))
+            # Cumulative: every rate so far shares the database, so each check covers them all.
+            result.caps_exceeded, result.double_assigned, problems = check_invariants(url)
+            for p in problems[:20]:
+                print(f"INVARIANT: {p}", file=sys.stderr)
+            results.append(result)
+            print(f"rate {rate}: statuses {dict(result.statuses)}, outcomes "
+                  f"{dict(result.outcomes)}, queued reasons {dict(result.queued_reasons)}",
+                  file=sys.stderr)
+        print(table(results))
+        return 0 if not any(r.caps_exceeded or r.double_assigned for r in results) else 1
+    finally:
+        if server is not None:
+            stop_server(server)
+        log.close()
+        errors = [line for line in open(log.name, encoding="utf-8", errors="replace")
+                  if "Traceback" in line or "Error" in line]
+        if errors:
+            print(f"server log {log.name}: {len(errors)} error lines, first: {errors[0].strip()}",
+                  file=sys.stderr)
+        else:
+            os.unlink(log.name)
+        drop_database(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

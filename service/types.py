@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, DateTime, String, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 
@@ -45,9 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-IdColumn = String(36)
-JSONColumn = JSON().with_variant(JSON(), "sqlite")
-
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 
@@ -79,10 +76,6 @@ class Point(StrictModel):
     @property
     def lat(self) -> float:
         return self.coordinates[1]
-
-
-def point_or_none(lon: float | None, lat: float | None) -> Point | None:
-    return None if lon is None or lat is None else Point.of(lon, lat)
 
 
 Instant = AwareDatetime

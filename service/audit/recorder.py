@@ -74,7 +74,8 @@ def _row(session: Session, obj: Entity, action: str, before: Any, after: Any) ->
         "actor_role": role,
         "entity_type": type(obj).__tablename__,  # type: ignore[attr-defined]
         "entity_id": obj.id,
-        "action": session.info.get("audit_action", {}).get(obj.id, action),
+        # A domain verb names only the next entry about this row (see name_action).
+        "action": session.info.get("audit_action", {}).pop(obj.id, action),
         "community_id": obj.audit_scope(),
         "before": before,
         "after": after,

@@ -55,6 +55,8 @@ def _qualified(ix: Index, r: Request, slot=None) -> np.ndarray:
     if key not in cache:
         need = _bitmasks([quals], ix.qual_codes)[0]
         ok = np.all((need & ~ix.j_quals) == 0, axis=1)
+        # a qualification nobody in the problem holds has no code (and no bit) at all
+        ok &= all(q in ix.qual_codes for q in quals)
         ok &= ix.j_licence >= LICENCE_RANK[licence]
         ok &= responder_mask(ix, "category", r.category)
         if slot is not None:

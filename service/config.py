@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     # How long a responder has to accept or decline an offer before it times out.
     offer_timeout_s: int = Field(default=600, gt=0)
+    # Live matching keeps each community's responders and their load in memory; a state older
+    # than this is rebuilt in the background (picks up writes made by other processes).
+    live_cache_ttl_s: float = Field(default=60.0, gt=0)
+    # Database connections; the request thread pool is sized to match (see service.main).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":

@@ -153,6 +153,52 @@ def responder_dict(
     }
 
 
+def responder_signature(responder: Responder) -> tuple[Any, ...]:
+    """Everything about a responder that decides what it may be offered, apart from its work.
+
+    Two rows with equal signatures give the solver the same responder (before counted work)."""
+    return (
+        responder.active,
+        responder.kind,
+        responder.lon,
+        responder.lat,
+        responder.radius_m,
+        responder.speed_kmh,
+        tuple(responder.qualifications or ()),
+        responder.licence_level,
+        tuple(responder.service_categories or ()),
+        tuple(sorted(responder.community_ids)),
+        repr(responder.weekly_shifts),
+        repr(responder.shift_exceptions),
+        responder.max_tasks_per_day,
+        responder.slots_per_day,
+        responder.max_minutes_per_day,
+        responder.max_tasks_per_week,
+        responder.max_minutes_per_week,
+        responder.load_capacity,
+        tuple(responder.zone_clearances or ()),
+    )
+
+
+def live_request_dict(
+    session: Session, request: ServiceRequest, ctx: Context, now: datetime
+) -> dict[str, Any]:
+    """One request as live matching sees it: from ``now`` on, with its resident's facts."""
+    tags = repo.resident_tags(session, [request.resident_id] if request.resident_id else [])
+    excluded = repo.excluded_responders(session, [request.id])
+    previous = repo.previous_responders(
+        session, [request.resident_id] if request.resident_id else []
+    )
+    return request_dict(
+        request,
+        ctx,
+        tags=tags.get(request.resident_id or "", []),
+        excluded=excluded.get(request.id, set()),
+        previous=previous.get(request.resident_id or ""),
+        not_before=now,
+    )
+
+
 def request_dict(
     request: ServiceRequest,
     ctx: Context,
@@ -200,7 +246,7 @@ def request_dict(
     }
 
 
-def _fund_dicts(
+def fund_dicts(
     session: Session, community_ids: list[str], held: dict[str, int]
 ) -> list[dict[str, Any]]:
     from service.funds import service as funds_service
@@ -229,18 +275,21 @@ def build_problem(
     responder_ids: list[str] | None = None,
     fixed_states: tuple[str, ...] = FIXED_STATES,
     honour_exclusions: bool = True,
+    days: int | None = None,
 ) -> tuple[solver.Problem, Context]:
     """The problem for these communities' active responders and the given requests.
 
     Work of the responders in ``fixed_states`` on the planning days enters as ``fixed`` when
-    all its members are in the problem; all other counted work only lowers the caps.
+    all its members are in the problem; all other counted work only lowers the caps. Without
+    requests the planning day is ``now``'s; ``days`` overrides how many days are expanded.
     """
     now = now or utcnow()
     planned = list(repo.requests_by_id(session, request_ids or []).values())
     first = min(max(r.window_start, now) for r in planned) if planned else now
     ctx = _context(first)
     last = max([first, *(r.window_end for r in planned)])
-    days = min(MAX_DAYS, (planning_origin(last) - ctx.origin).days + 1)
+    if days is None:
+        days = min(MAX_DAYS, (planning_origin(last) - ctx.origin).days + 1)
     horizon = ctx.origin + timedelta(days=days)
 
     responders = repo.active_responders(session, community_ids, responder_ids)
@@ -307,7 +356,7 @@ def build_problem(
                 "fund_id": fund_id,
             }
         )
-    funds = _fund_dicts(
+    funds = fund_dicts(
         session, community_ids or sorted({r.community_id for r in every.values()}), held
     )
     known_funds = {f["id"] for f in funds}

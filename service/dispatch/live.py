@@ -10,7 +10,7 @@ ends.
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,14 +18,16 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 import solver
-from service.assignments.models import Assignment
+from service.assignments.models import LIVE_STATES, Assignment
 from service.config import get_settings
-from service.dispatch import adapter, lifecycle
+from service.dispatch import adapter, lifecycle, warm
 from service.dispatch import repository as repo
 from service.errors import Conflict
 from service.requests.models import ServiceRequest
 from service.responders.models import Responder
 from service.types import utcnow
+from solver.match import as_request
+from solver.problem import Request
 
 _SQLITE_WRITER = threading.Lock()
 
@@ -114,14 +116,17 @@ def match(session: Session, request: ServiceRequest, now: datetime | None = None
         )
         _record_queued(session, request, outcome)
         return outcome
-    problem, ctx = adapter.build_problem(
-        session, [request.community_id], [request.id], now, fixed_states=adapter.LIVE_FIXED_STATES
-    )
+    origin = adapter.planning_origin(max(request.window_start, now))
+    day = warm.day_state(session, request.community_id, origin)
+    if request.cost_fen > 0 and not warm.refresh_funds(session, day):
+        day = warm.rebuild_now(session, day)
+    ctx = replace(day.ctx, requests={request.id: request}, request_dicts={}, responders={})
+    wanted = as_request(adapter.live_request_dict(session, request, ctx, now))
     solving = time.perf_counter()
-    state = solver.MatchState(problem)
-    found = solver.match_one(ctx.request_dicts[request.id], state)
+    with day.lock:
+        found = solver.match_one(wanted, day.state)
     solving = time.perf_counter() - solving
-    outcome = _offer_first_fitting(session, ctx, request, found, now)
+    outcome = _offer_first_fitting(session, ctx, request, found, now, day, wanted)
     _metrics(time.perf_counter() - began, solving, len(outcome.offers))
     return outcome
 
@@ -132,6 +137,8 @@ def _offer_first_fitting(
     request: ServiceRequest,
     found: solver.Match,
     now: datetime,
+    day: warm.DayState,
+    wanted: Request,
 ) -> Outcome:
     if found.best is None:
         why = found.unassigned
@@ -151,13 +158,22 @@ def _offer_first_fitting(
     for candidate in candidates:
         if not all(j in locked and locked[j].active for j in candidate.responder_ids):
             continue
+        if not all(
+            adapter.responder_signature(locked[j]) == day.signatures.get(j)
+            for j in candidate.responder_ids
+        ):
+            # The state knew this responder differently (edited since): its word is stale.
+            day.stale = True
+            continue
         if not fits(session, ctx, request, candidate, locked):
             continue
         try:
-            return offer(session, ctx, request, candidate, now)
+            outcome = offer(session, ctx, request, candidate, now, warm_day=day)
         except Conflict:
             # The fund was drawn down by a concurrent offer: nothing was written; try the next.
             continue
+        _count_when_committed(session, day, candidate, wanted)
+        return outcome
     outcome = _queued(
         "capacity",
         "Every suitable responder reached a task, minute or load limit a moment ago.",
@@ -165,6 +181,42 @@ def _offer_first_fitting(
     )
     _record_queued(session, request, outcome)
     return outcome
+
+
+def _count_when_committed(
+    session: Session, day: warm.DayState, candidate: solver.Assignment, wanted: Request
+) -> None:
+    """Once the offer commits, count each member's share in the warm state (releases are per
+    member: one member of a team may decline while the others stay)."""
+    members = [
+        (
+            (wanted.id, j),
+            warm.Member(
+                replace(
+                    candidate,
+                    responder_ids=(j,),
+                    roles=(role,),
+                    travel_minutes=(minutes,),
+                    distance_m=(metres,),
+                    fund_id=None,
+                ),
+                wanted,
+            ),
+        )
+        for j, role, minutes, metres in zip(
+            candidate.responder_ids,
+            candidate.roles,
+            candidate.travel_minutes,
+            candidate.distance_m,
+            strict=True,
+        )
+    ]
+
+    def count() -> None:
+        for key, member in members:
+            day.commit(key, member)
+
+    warm.after_commit(session, count)
 
 
 def _record_queued(session: Session, request: ServiceRequest, outcome: Outcome) -> None:
@@ -185,7 +237,8 @@ def fits(
     candidate: solver.Assignment,
     locked: dict[str, Responder],
 ) -> bool:
-    """Re-read the locked responders' counted work and check every cap with this task added."""
+    """Re-read the locked responders' counted work and check every cap with this task added,
+    and that the visit (with its round trip) overlaps none of their other timed work."""
     day = adapter.planning_origin(request.window_start)
     week = day - timedelta(days=day.weekday())
     ids = list(candidate.responder_ids)
@@ -207,6 +260,13 @@ def fits(
         )
         if any(cap is not None and used > cap for cap, used in checks):
             return False
+        if candidate.start is not None:
+            start = ctx.instant(candidate.start)
+            trip = timedelta(minutes=travel)
+            out, back = start - trip, start + timedelta(minutes=request.duration_min) + trip
+            for busy in (w.busy() for w in mine if w.state in LIVE_STATES):
+                if busy is not None and busy[0] < back and out < busy[1]:
+                    return False
     return True
 
 
@@ -218,13 +278,18 @@ def offer(
     now: datetime,
     *,
     note: str | None = None,
+    warm_day: "warm.DayState | None" = None,
 ) -> Outcome:
-    """Write the offer: reserve the cost, add the rows, move the request to offered."""
+    """Write the offer: reserve the cost, add the rows, move the request to offered.
+
+    With ``warm_day`` the caller commits the offer to that warm state itself."""
     lifecycle.reserve(session, request, candidate.fund_id)
     respond_by = now + timedelta(seconds=get_settings().offer_timeout_s)
     rows = adapter.plan_to_assignments(
         ctx, candidate, offered_at=now, respond_by=respond_by, note=note
     )
+    if warm_day is not None:
+        warm.own(session, [a.id for a in rows])
     add_offers(session, request, rows)
     lifecycle.transition_request(session, request, "offered")
     return Outcome(

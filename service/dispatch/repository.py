@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,17 @@ class Work:
     window_start: datetime
     minutes: int
     quantity: int
+    planned_start: datetime | None = None
+    duration: int = 0
+    travel: int = 0
+
+    def busy(self) -> tuple[datetime, datetime] | None:
+        """The time the task holds its responder: out, the visit, and back (timed work only)."""
+        if self.planned_start is None:
+            return None
+        trip = timedelta(minutes=self.travel)
+        visit = timedelta(minutes=self.duration)
+        return self.planned_start - trip, self.planned_start + visit + trip
 
 
 def lock_request(session: Session, request_id: str) -> ServiceRequest:
@@ -103,6 +114,7 @@ def work(
             ServiceRequest.duration_min,
             Assignment.travel_minutes,
             ServiceRequest.quantity,
+            Assignment.planned_start,
         )
         .join(ServiceRequest, ServiceRequest.id == Assignment.request_id)
         .where(
@@ -113,8 +125,21 @@ def work(
         )
     )
     return [
-        Work(aid, rid, jid, state, start, duration + 2 * (travel or 0), quantity)
-        for aid, rid, jid, state, start, duration, travel, quantity in session.execute(stmt)
+        Work(
+            aid,
+            rid,
+            jid,
+            state,
+            start,
+            duration + 2 * (travel or 0),
+            quantity,
+            planned,
+            duration,
+            travel or 0,
+        )
+        for aid, rid, jid, state, start, duration, travel, quantity, planned in session.execute(
+            stmt
+        )
     ]
 
 

@@ -63,8 +63,9 @@ def test_caps_left_count_today_and_the_week(client, session, world):
         max_minutes_per_day=600,
         load_capacity=10,
     )
-    now = datetime.now(UTC)
     done = submit(client, world.a, quantity=2)
+    # Plan from the requests' own day: "now" may still be the local day before (after 23:00).
+    now = datetime.fromisoformat(done["window_start"])
     aid = done["dispatch"]["offers"][0]["assignment_id"]
     for step in ("accept", "start", "complete"):
         assert move(client, key, aid, step).status_code == 200

@@ -1,0 +1,315 @@
+"""Warm live matching: one solver state per community and planning day, kept between requests.
+
+Building a `solver.MatchState` means reading every responder of the community and their
+counted work; at 10,000 responders that takes seconds, far too long for each request. So the
+state is built once per (database, community, local day) and then kept in step:
+
+- Offers live matching makes are committed to the state when their transaction commits.
+- An assignment of a warm request that leaves the counted states (declined, timed out,
+  withdrawn, cancelled) gives its capacity back to the state when that transaction commits.
+- Any other change that could matter (a responder, a responder's communities, a fund, an
+  assignment written by hand or by a batch run) marks the community's states stale; a stale
+  state is rebuilt on a background thread while the old one keeps answering. States also
+  expire after ``live_cache_ttl_s`` so that writes by other processes are picked up.
+
+A state that is behind never causes a wrong offer: the database decides. Live matching locks
+the candidates and re-reads their counted work and busy time (`live.fits`), and compares each
+candidate's row with the signature the state was built from; a candidate whose row changed is
+skipped. A stale state can only make a choice less good, never an unsafe one.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Engine, inspect
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, sessionmaker
+
+import solver
+from service.assignments.models import Assignment
+from service.config import get_settings
+from service.dispatch import adapter
+from service.dispatch import repository as repo
+from service.funds.models import CharityFund
+from service.responders.models import Responder, ResponderCommunity
+from solver.problem import Request
+
+MAX_STATES = 32
+MIN_REBUILD_GAP_S = 2.0
+# Changes to these rows can change who may serve; they make a community's states stale.
+_STATIC_TYPES = (Responder, ResponderCommunity, CharityFund)
+_ALL = "*"
+
+
+@dataclass
+class Member:
+    """One responder's share of a warm offer, as the state counted it."""
+
+    assignment: solver.Assignment
+    request: Request
+
+
+@dataclass
+class DayState:
+    """The matching state of one community on one planning day."""
+
+    community_id: str
+    origin: datetime
+    ctx: adapter.Context
+    state: solver.MatchState
+    signatures: dict[str, tuple[Any, ...]]
+    fund_terms: list[tuple[Any, ...]]
+    fixed_requests: frozenset[str]
+    built_at: float
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    # What this process committed to the state since it was built, by (request, responder).
+    members: dict[tuple[str, str], Member] = field(default_factory=dict)
+    stale: bool = False
+    rebuilding: bool = False
+    # Commits and releases that happened while a rebuild was reading the database.
+    log: list[tuple[str, tuple[str, str], Member | None]] = field(default_factory=list)
+
+    def commit(self, key: tuple[str, str], member: Member) -> None:
+        with self.lock:
+            self.state.commit(member.assignment, member.request)
+            self.members[key] = member
+            if self.rebuilding:
+                self.log.append(("commit", key, member))
+
+    def release(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            member = self.members.pop(key, None)
+            if member is not None:
+                self.state.release(member.assignment, member.request)
+            else:
+                # Counted by the build itself: only a rebuild can give it back exactly.
+                self.stale = True
+            if self.rebuilding:
+                self.log.append(("release", key, None))
+
+
+class _Registry:
+    """The warm states of one database engine."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.states: OrderedDict[tuple[str, str], DayState] = OrderedDict()
+        self.building: dict[tuple[str, str], threading.Lock] = {}
+
+
+_registries: "WeakKeyDictionary[Engine, _Registry]" = WeakKeyDictionary()
+_registries_lock = threading.Lock()
+
+
+def _registry(engine: Engine) -> _Registry:
+    with _registries_lock:
+        registry = _registries.get(engine)
+        if registry is None:
+            registry = _registries[engine] = _Registry()
+        return registry
+
+
+def _key(community_id: str, origin: datetime) -> tuple[str, str]:
+    return community_id, origin.date().isoformat()
+
+
+def day_state(session: Session, community_id: str, origin: datetime) -> DayState:
+    """The warm state for the community's day, built now if there is none yet."""
+    engine = session.get_bind()
+    registry = _registry(engine)  # type: ignore[arg-type]
+    key = _key(community_id, origin)
+    with registry.lock:
+        found = registry.states.get(key)
+        if found is not None:
+            registry.states.move_to_end(key)
+        build_lock = registry.building.setdefault(key, threading.Lock())
+    if found is None:
+        # One builder per key; the others wait for its state instead of building their own.
+        with build_lock:
+            with registry.lock:
+                found = registry.states.get(key)
+            if found is None:
+                found = _build(session, community_id, origin)
+                with registry.lock:
+                    registry.states[key] = found
+                    while len(registry.states) > MAX_STATES:
+                        registry.states.popitem(last=False)
+        return found
+    settings = get_settings()
+    if found.stale or time.monotonic() - found.built_at > settings.live_cache_ttl_s:
+        if settings.background:
+            _rebuild_in_background(engine, found)  # type: ignore[arg-type]
+        else:
+            # No background threads (tests, one-shot tools): catch up before answering.
+            with found.lock:
+                found.rebuilding, found.log = True, []
+            _rebuild(engine, found, session)  # type: ignore[arg-type]
+    return found
+
+
+def _build(session: Session, community_id: str, origin: datetime) -> DayState:
+    problem, ctx = adapter.build_problem(
+        session,
+        [community_id],
+        [],
+        origin,
+        fixed_states=adapter.LIVE_FIXED_STATES,
+        days=adapter.MAX_DAYS,
+    )
+    funds = adapter.fund_dicts(session, [community_id], {})
+    return DayState(
+        community_id=community_id,
+        origin=ctx.origin,
+        ctx=ctx,
+        state=solver.MatchState(problem),
+        signatures={j: adapter.responder_signature(r) for j, r in ctx.responders.items()},
+        fund_terms=fund_terms(funds),
+        fixed_requests=frozenset(f.request_id for f in problem.fixed),
+        built_at=time.monotonic(),
+    )
+
+
+def fund_terms(funds: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a fund pays for, without its balance, for comparing a state with the database."""
+    return [
+        (f["id"], repr(f["categories"]), repr(f["community_ids"]), repr(f["resident_tags"]))
+        for f in funds
+    ]
+
+
+def _rebuild_in_background(engine: Engine, day: DayState) -> None:
+    with day.lock:
+        if day.rebuilding or time.monotonic() - day.built_at < MIN_REBUILD_GAP_S:
+            return
+        day.rebuilding = True
+        day.log = []
+    threading.Thread(
+        target=_rebuild, args=(engine, day), name="wushe-warm-rebuild", daemon=True
+    ).start()
+
+
+def _rebuild(engine: Engine, day: DayState, session: Session | None = None) -> None:
+    try:
+        if session is not None:
+            fresh = _build(session, day.community_id, day.origin)
+        else:
+            with sessionmaker(bind=engine)() as own_session:
+                fresh = _build(own_session, day.community_id, day.origin)
+    except Exception:
+        with day.lock:
+            day.rebuilding = False
+            day.log = []
+            day.built_at = time.monotonic()  # try again after the gap, not on every request
+        raise
+    with day.lock:
+        fresh.lock = day.lock
+        for what, key, member in day.log:
+            if what == "commit" and member is not None:
+                # Committed after the rebuild read that request's work: count it again.
+                if member.request.id not in fresh.fixed_requests:
+                    fresh.commit(key, member)
+            elif key in fresh.members:
+                fresh.release(key)
+            else:
+                fresh.stale = True
+        day.ctx, day.state, day.signatures = fresh.ctx, fresh.state, fresh.signatures
+        day.fund_terms, day.fixed_requests = fresh.fund_terms, fresh.fixed_requests
+        day.members, day.stale = fresh.members, fresh.stale
+        day.built_at, day.rebuilding, day.log = time.monotonic(), False, []
+
+
+def refresh_funds(session: Session, day: DayState) -> bool:
+    """Set the state's fund balances from the ledgers; False if the funds themselves changed."""
+    funds = adapter.fund_dicts(session, [day.community_id], {})
+    if fund_terms(funds) != day.fund_terms:
+        return False
+    with day.lock:
+        for f in funds:
+            day.state.loads.funds[day.state.ix.fund_pos[f["id"]]] = f["balance"]
+    return True
+
+
+def rebuild_now(session: Session, day: DayState) -> DayState:
+    """Replace a state that cannot answer correctly (its funds changed) before matching."""
+    fresh = _build(session, day.community_id, day.origin)
+    registry = _registry(session.get_bind())  # type: ignore[arg-type]
+    with registry.lock:
+        registry.states[_key(day.community_id, day.origin)] = fresh
+    return fresh
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once this session's transaction has committed."""
+    session.info.setdefault("warm_after_commit", []).append(action)
+
+
+# --- keeping states in step with the session's changes
+
+
+def own(session: Session, assignment_ids: list[str]) -> None:
+    """Assignments live matching itself writes; the state learns of them through `commit`."""
+    session.info.setdefault("warm_own", set()).update(assignment_ids)
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    stale: set[str] = session.info.setdefault("warm_stale", set())
+    released: set[tuple[str, str, str]] = session.info.setdefault("warm_released", set())
+    mine = session.info.get("warm_own", set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _STATIC_TYPES):
+            stale.add(_ALL)
+        elif isinstance(obj, Assignment):
+            if obj in session.new:
+                if obj.id not in mine:
+                    stale.add(obj.community_id)
+                continue
+            history = inspect(obj).attrs.state.history
+            before = history.deleted[0] if history.deleted else None
+            if before in repo.COUNTED_STATES and obj.state not in repo.COUNTED_STATES:
+                released.add((obj.community_id, obj.request_id, obj.responder_id))
+            elif (
+                before is not None
+                and before not in repo.COUNTED_STATES
+                and (obj.state in repo.COUNTED_STATES)
+            ):
+                stale.add(obj.community_id)
+            elif inspect(obj).attrs.planned_start.history.has_changes():
+                stale.add(obj.community_id)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _apply_changes(session: Session) -> None:
+    actions = session.info.pop("warm_after_commit", [])
+    stale = session.info.pop("warm_stale", set())
+    released = session.info.pop("warm_released", set())
+    session.info.pop("warm_own", None)
+    if not (actions or stale or released):
+        return
+    for action in actions:
+        action()
+    registry = _registry(session.get_bind())  # type: ignore[arg-type]
+    with registry.lock:
+        states = list(registry.states.values())
+    for day in states:
+        if _ALL in stale or day.community_id in stale:
+            day.stale = True
+        for community_id, request_id, responder_id in released:
+            if community_id == day.community_id:
+                with day.lock:
+                    if (request_id, responder_id) in day.members:
+                        day.release((request_id, responder_id))
+                    elif request_id in day.fixed_requests:
+                        day.stale = True
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    for name in ("warm_after_commit", "warm_stale", "warm_released", "warm_own"):
+        session.info.pop(name, None)

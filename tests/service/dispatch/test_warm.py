@@ -1,0 +1,123 @@
+"""Live matching keeps a warm solver state between requests; it must never offer from a state
+that is behind the database, and it must follow the changes it learns of."""
+
+import pytest
+from sqlalchemy import text
+
+import solver
+from service.dispatch import adapter, live
+from service.dispatch import repository as repo
+from service.requests.models import ServiceRequest
+from tests.service.conftest import headers
+from tests.service.dispatch.helpers import (
+    auto_dispatch,
+    move,
+    setup_category,
+    submit,
+    volunteer,
+    window,
+)
+
+FAR = {"type": "Point", "coordinates": [121.045, 30.71]}
+
+
+@pytest.fixture
+def auto(client, session, world):
+    auto_dispatch(session, world.a)
+    setup_category(client, world)
+    return world
+
+
+def _offered_to(created: dict) -> str:
+    assert created["dispatch"]["outcome"] == "offered", created["dispatch"]
+    [offer] = created["dispatch"]["offers"]
+    return offer["responder_id"]
+
+
+def test_a_row_changed_behind_the_state_is_not_offered(client, session, auto):
+    """Another process takes the nearest volunteer's qualification away in SQL (no event
+    reaches this process): the warm state still believes in it, the locked re-read does not."""
+    near, _ = volunteer(client, session, auto, auto.a, qualifications=["first_aid"])
+    far, _ = volunteer(client, session, auto, auto.a, qualifications=["first_aid"], location=FAR)
+    assert _offered_to(submit(client, auto.a, required_qualifications=["first_aid"])) == near["id"]
+    session.execute(
+        text("UPDATE responder SET qualifications = :q WHERE id = :id"),
+        {"q": "[]", "id": near["id"]},
+    )
+    session.commit()
+    second = submit(client, auto.a, required_qualifications=["first_aid"])
+    assert _offered_to(second) == far["id"]
+
+
+def test_an_edit_through_the_api_rebuilds_the_state(client, session, auto):
+    """An edit this process makes marks the state stale: the next match is answered from a
+    rebuilt state, so the reason is the true one (nobody qualified), not a stale guess."""
+    only, _ = volunteer(client, session, auto, auto.a, qualifications=["first_aid"])
+    assert _offered_to(submit(client, auto.a, required_qualifications=["first_aid"])) == only["id"]
+    response = client.patch(
+        f"/v1/responders/{only['id']}",
+        json={"qualifications": []},
+        headers=headers(auto.admin),
+    )
+    assert response.status_code == 200, response.text
+    second = submit(client, auto.a, required_qualifications=["first_aid"])
+    assert second["dispatch"]["outcome"] == "queued"
+    assert second["dispatch"]["reason"] == "no_qualified_responder"
+
+
+def test_a_new_responder_is_seen_by_the_next_match(client, session, auto):
+    """Queued for want of anyone in range; a volunteer registered nearby gets the next one."""
+    volunteer(client, session, auto, auto.a, location=FAR, radius_m=500)
+    first = submit(client, auto.a)
+    assert first["dispatch"]["outcome"] == "queued"
+    near, _ = volunteer(client, session, auto, auto.a)
+    assert _offered_to(submit(client, auto.a)) == near["id"]
+
+
+def test_a_declined_offer_gives_its_capacity_back(client, session, auto):
+    """One task a day each: the nearest declines, the request goes to the other, and the
+    nearest, free again, takes the next request (the state released the declined task)."""
+    near, near_key = volunteer(client, session, auto, auto.a, max_tasks_per_day=1)
+    far, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=1, location=FAR)
+    first = submit(client, auto.a)
+    assert _offered_to(first) == near["id"]
+    aid = first["dispatch"]["offers"][0]["assignment_id"]
+    assert move(client, near_key, aid, "decline", reason="busy").status_code == 200
+    again = client.get(f"/v1/requests/{first['id']}", headers=headers(auto.a.dispatcher)).json()
+    assert again["state"] == "offered"
+    assert _offered_to(submit(client, auto.a)) == near["id"]
+    # and both are now at their cap
+    third = submit(client, auto.a)
+    assert third["dispatch"]["outcome"] == "queued", third["dispatch"]
+
+
+def test_fits_refuses_a_visit_overlapping_live_work(client, session, auto):
+    """The locked re-check covers busy time, not only caps: a candidate whose round trip
+    overlaps the responder's offered visit is refused, one after it is accepted."""
+    only, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=5)
+    first = submit(client, auto.a, duration_min=60)
+    assert _offered_to(first) == only["id"]
+    second = submit(client, auto.a, duration_min=30)  # offered later in its window, or queued
+    request = session.get(ServiceRequest, second["id"])
+    problem, ctx = adapter.build_problem(session, [auto.a.community_id], [request.id])
+    [held] = repo.live_assignments(session, first["id"])
+    start = ctx.minutes(held.planned_start)
+    locked = {r.id: r for r in repo.lock_responders(session, [only["id"]])}
+
+    def candidate(at: int) -> solver.Assignment:
+        return solver.Assignment(
+            request.id, (only["id"],), ("volunteer",), at, (held.travel_minutes,), (0,), None
+        )
+
+    assert not live.fits(session, ctx, request, candidate(start + 30), locked)
+    after = start + 60 + 2 * held.travel_minutes
+    assert live.fits(session, ctx, request, candidate(after), locked)
+    session.rollback()
+
+
+def test_states_are_per_planning_day(client, session, auto):
+    """A request on a later local day is matched against that day's caps, not today's."""
+    only, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=1)
+    assert _offered_to(submit(client, auto.a)) == only["id"]
+    assert submit(client, auto.a)["dispatch"]["outcome"] == "queued"
+    assert _offered_to(submit(client, auto.a, **window(hours_from_now=25))) == only["id"]

@@ -1,27 +1,67 @@
 """Instant matching: the best responder (or team) for one new request, in milliseconds.
 
-`MatchState` is built once from the responders and accepted work (a KD-tree on the sphere,
-numpy arrays of what is left); `match_one` only reads it, and `commit` / `release` update it,
-so the service can keep one state in memory between requests.
+`MatchState` is built once from the responders and accepted work (unit vectors on the sphere,
+numpy arrays of what is left); `match_one` only reads it, and `commit` / `release` /
+`upsert_responder` / `remove_responder` update it in place, so the service can keep one state
+in memory between requests.
+
+Who is in reach is one vectorised scan rather than a tree query: each responder's own radius
+is a threshold on the dot product of unit vectors (`cos` of the angle), so a request only ever
+looks at the responders whose radius covers it, not at everyone within the largest radius
+of the instance. At 10,000 responders the scan is a few tens of microseconds, and it needs no
+index to rebuild when a responder changes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from solver import geo
 from solver.explain import KIND_WORDS, clock, who
-from solver.index import build_index, responder_mask
+from solver.index import (
+    BIG,
+    NO_SHIFT_END,
+    NO_SHIFT_START,
+    build_index,
+    pair_travel,
+    responder_mask,
+    travel_overrides,
+)
 from solver.loads import Loads
-from solver.parse import _Obj, _request
+from solver.parse import _Obj, _request, _responder
 from solver.plan import Assignment, Unassigned
-from solver.problem import KINDS, LICENCE_RANK, Problem, Request
+from solver.problem import KINDS, LICENCE_RANK, Problem, Request, Responder
 
 ALTERNATIVES = 5
+VOLUNTEER = KINDS.index("volunteer")
+_MASKS = (("category", "categories"), ("zone", "zone_clearances"),
+          ("community", "community_ids"))
+
+
+def _cos_reach(metres) -> np.ndarray:
+    """Least dot product of two unit vectors whose great-circle distance may be `metres`:
+    1 - chord^2 / 2, with the chord padded as geo.chord_for pads it (never loses a point)."""
+    r = geo.EARTH_RADIUS_M
+    arc = np.minimum(np.asarray(metres, dtype=np.float64) + 1.0, np.pi * r)
+    chord = (2 * r * np.sin(arc / (2 * r)) + 1e-3) / r
+    return 1.0 - chord * chord / 2
+
+
+def _unit(lon, lat) -> np.ndarray:
+    return geo.to_sphere(lon, lat) / geo.EARTH_RADIUS_M
+
+
+def _point(lon: float, lat: float) -> tuple[np.ndarray, np.ndarray]:
+    """One request's unit vector and its geo.trig column, without numpy's per-call setup
+    (the same formulas as geo.to_sphere and geo.trig, on Python floats)."""
+    lo, la = math.radians(lon), math.radians(lat)
+    c = math.cos(la)
+    unit = np.array([c * math.cos(lo), c * math.sin(lo), math.sin(la)])
+    return unit, np.array([[lo], [la], [c]])
 
 
 @dataclass
@@ -32,21 +72,37 @@ class Match:
 
 
 class MatchState:
-    """Responders, what they have left, and a spatial index; see module docstring."""
+    """Responders, what they have left, and where they reach; see module docstring.
+
+    Not thread-safe: the caller serialises `match_one` and the updates (one lock per state).
+    """
 
     def __init__(self, problem: Problem):
         self.problem = problem
         self.ix = build_index(problem)
         self.loads = Loads(self.ix)
-        self.tree = cKDTree(geo.to_sphere(self.ix.j_lon, self.ix.j_lat)) if len(
-            self.ix.j_lon) else None
-        self.max_radius = int(self.ix.j_radius.max(initial=0))
-        self.volunteer = self.ix.j_kind == KINDS.index("volunteer")
+        ix = self.ix
+        self.unit = _unit(ix.j_lon, ix.j_lat)        # (nJ, 3) unit vectors
+        self.reach = _cos_reach(ix.j_radius)         # per responder: least dot product
+        self.volunteer = ix.j_kind == VOLUNTEER
+        # minutes and boxes used so far (accepted work, then commits), so that a responder
+        # replaced by upsert_responder keeps its load under its new caps
+        self.used_minutes = np.zeros(len(ix.j_lon), dtype=np.int64)
+        self.used_load = np.zeros(len(ix.j_lon), dtype=np.int64)
+        overrides = travel_overrides(problem, ix.req_pos, ix.resp_pos)
+        for f in problem.fixed:
+            ri = ix.req_pos[f.request_id]
+            r = problem.requests[ri]
+            for rid in f.responder_ids:
+                j = ix.resp_pos[rid]
+                _, t = pair_travel(problem, r, j, ix.j_lon, ix.j_lat, ix.j_speed, overrides, ri)
+                self.used_minutes[j] += r.duration + 2 * t
+                self.used_load[j] += r.quantity
         self._requests: dict[str, Request] = {r.id: r for r in problem.requests}
-        for what in ("category", "zone", "community"):
-            responder_mask(self.ix, what, None)  # build the masks now, not on first use
+        for what, _ in _MASKS:
+            responder_mask(ix, what, None)  # build the masks now, not on first use
 
-    # --- updates
+    # --- load updates
     def commit(self, assignment: Assignment, request: Request | None = None) -> None:
         """Record the assignment's load (tasks, minutes, boxes, busy time, fund)."""
         self._apply(assignment, request, +1)
@@ -58,11 +114,142 @@ class MatchState:
     def _apply(self, a: Assignment, request: Request | None, sign: int) -> None:
         r = request or self._requests[a.request_id]
         for rid, t in zip(a.responder_ids, a.travel_minutes, strict=True):
-            j = self.ix.resp_pos[rid]
+            j = self.ix.resp_pos.get(rid)
+            if j is None:  # removed since: its load left with it
+                continue
             step = self.loads.commit if sign > 0 else self.loads.release
             step(j, a.start, t, r.duration, r.quantity)
+            self.used_minutes[j] += sign * (r.duration + 2 * t)
+            self.used_load[j] += sign * r.quantity
         if a.fund_id is not None:
             self.loads.funds[self.ix.fund_pos[a.fund_id]] -= sign * r.cost
+
+    # --- responder updates
+    def upsert_responder(self, responder: Responder | dict[str, Any]) -> None:
+        """Add a responder, or replace the one with the same id, in place.
+
+        `responder` is a `Responder` or its JSON dict (validated like `Problem.from_dict`'s,
+        `ProblemError` naming the field). A replaced responder keeps the work already counted
+        for it (tasks, minutes, boxes, busy time: accepted work and commits), measured against
+        its new caps; a new one starts with none (commit its accepted work, if any, after
+        adding it). Cost: a few array writes (O(1) Python work) for a replacement, one copy of
+        each per-responder array for an addition, independent of the requests."""
+        new = responder if isinstance(responder, Responder) else _responder(
+            _Obj(responder, "responder"))
+        ix = self.ix
+        j = ix.resp_pos.get(new.id)
+        resps = list(self.problem.responders)
+        if j is None:
+            j = len(resps)
+            self._resize(lambda a, axis: np.concatenate([a, _empty_row(a, axis)], axis=axis),
+                         grow=True)
+            ix.resp_pos[new.id] = j
+            resps.append(new)
+        else:
+            resps[j] = new
+        self._set_problem(tuple(resps))
+        self._set_row(j, new)
+
+    def remove_responder(self, responder_id: str) -> bool:
+        """Take a responder out of matching (False if it was not there). Assignments that
+        named it can still be released; its share is simply ignored. Cost: one copy of each
+        per-responder array and of the id map (about a millisecond at 10,000)."""
+        ix = self.ix
+        j = ix.resp_pos.get(responder_id)
+        if j is None:
+            return False
+        self._resize(lambda a, axis: np.delete(a, j, axis=axis), grow=False, at=j)
+        ix.resp_pos = {rid: (p if p < j else p - 1) for rid, p in ix.resp_pos.items()
+                       if rid != responder_id}
+        resps = self.problem.responders
+        self._set_problem(resps[:j] + resps[j + 1:])
+        return True
+
+    def _set_problem(self, responders: tuple[Responder, ...]) -> None:
+        self.problem = replace(self.problem, responders=responders)
+        self.ix.problem = self.problem
+        self.ix.masks.pop("qualified", None)  # explain's cache of qualified responders
+
+    def _resize(self, op, *, grow: bool, at: int | None = None) -> None:
+        """Apply `op(array, axis)` to every per-responder array (append or delete a row)."""
+        ix, loads = self.ix, self.loads
+        for owner, names in ((ix, ("j_lon", "j_lat", "j_radius", "j_speed", "j_licence",
+                                   "j_kind", "j_quals", "j_shift_start", "j_shift_end",
+                                   "j_tasks_left", "j_minutes_left", "j_load_left",
+                                   "j_fixed_tasks")),
+                             (loads, ("tasks", "minutes", "load", "done")),
+                             (self, ("unit", "reach", "volunteer", "used_minutes",
+                                     "used_load"))):
+            for name in names:
+                setattr(owner, name, op(getattr(owner, name), 0))
+        ix.j_trig = op(ix.j_trig, 1)
+        for what, _ in _MASKS:
+            cache, default = ix.masks[what]
+            ix.masks[what] = ({k: op(v, 0) for k, v in cache.items()}, op(default, 0))
+        for busy in (ix.j_busy, loads.busy):
+            if grow:
+                busy.append([])
+            else:
+                del busy[at]
+
+    def _set_row(self, j: int, new: Responder) -> None:
+        """Write responder `new` into row j of every per-responder array."""
+        ix, loads = self.ix, self.loads
+        ix.j_lon[j], ix.j_lat[j] = new.location
+        ix.j_trig[:, j] = geo.trig([new.location[0]], [new.location[1]])[:, 0]
+        ix.j_radius[j], ix.j_speed[j] = new.radius_m, new.speed_kmh
+        ix.j_licence[j], ix.j_kind[j] = LICENCE_RANK[new.licence], KINDS.index(new.kind)
+        self.unit[j] = _unit([new.location[0]], [new.location[1]])[0]
+        self.reach[j] = _cos_reach(new.radius_m)
+        self.volunteer[j] = new.kind == "volunteer"
+        # qualifications: new names get new codes (and a new mask word past 64)
+        for q in new.qualifications:
+            if q not in ix.qual_codes:
+                ix.qual_codes[q] = len(ix.qual_codes)
+        words = max(1, (len(ix.qual_codes) + 63) // 64)
+        if words > ix.j_quals.shape[1]:
+            ix.j_quals = np.hstack([ix.j_quals, np.zeros(
+                (len(ix.j_quals), words - ix.j_quals.shape[1]), dtype=np.uint64)])
+        ix.j_quals[j] = 0
+        for q in new.qualifications:
+            c = ix.qual_codes[q]
+            ix.j_quals[j, c // 64] |= np.uint64(1) << np.uint64(c % 64)
+        # shifts, padded with empty ones (start > end)
+        shifts = new.shifts if new.shifts is not None else ((NO_SHIFT_START, NO_SHIFT_END),)
+        width = ix.j_shift_start.shape[1]
+        if len(shifts) > width:
+            pad = len(shifts) - width
+            n = len(ix.j_shift_start)
+            ix.j_shift_start = np.hstack([ix.j_shift_start, np.ones((n, pad), np.int64)])
+            ix.j_shift_end = np.hstack([ix.j_shift_end, np.zeros((n, pad), np.int64)])
+        ix.j_shift_start[j], ix.j_shift_end[j] = 1, 0
+        for k, (a, b) in enumerate(shifts):
+            ix.j_shift_start[j, k], ix.j_shift_end[j, k] = a, b
+        # caps: what is left of the new caps after the work already counted
+        for cap, used, ix_name, loads_name in (
+                (new.max_tasks, loads.done[j], "j_tasks_left", "tasks"),
+                (new.max_minutes, self.used_minutes[j], "j_minutes_left", "minutes"),
+                (new.load_capacity, self.used_load[j], "j_load_left", "load")):
+            left = BIG if cap is None else int(cap) - int(used)
+            getattr(ix, ix_name)[j] = left
+            getattr(loads, loads_name)[j] = left
+        # category, zone and community masks
+        for what, attr in _MASKS:
+            cache, default = ix.masks[what]
+            names = getattr(new, attr)
+            default[j] = what == "category" and names is None
+            for key, mask in cache.items():
+                mask[j] = default[j] or key in (names or ())
+            for key in names or ():
+                if key not in cache:
+                    cache[key] = default.copy()
+                    cache[key][j] = True
+
+
+def _empty_row(a: np.ndarray, axis: int) -> np.ndarray:
+    shape = list(a.shape)
+    shape[axis] = 1
+    return np.zeros(shape, dtype=a.dtype)
 
 
 def as_request(request: Request | dict[str, Any]) -> Request:
@@ -78,25 +265,34 @@ def match_one(request: Request | dict[str, Any], state: MatchState) -> Match:
         fund = _pick_fund(state, r)
         if fund is None:
             return Match(None, [], _fund_reason(state, r))
-    limit = state.max_radius if r.max_distance_m is None else min(state.max_radius,
-                                                                  r.max_distance_m)
-    near = np.zeros(0, dtype=np.int64)
-    if state.tree is not None:
-        point = geo.to_sphere([r.location[0]], [r.location[1]])[0]
-        near = np.sort(np.asarray(state.tree.query_ball_point(point, geo.chord_for(limit)),
-                                  dtype=np.int64))
-    ix = state.ix
-    r_trig = geo.trig([r.location[0]], [r.location[1]])
-    metres = geo.pair_distance_m(ix.j_trig, near, r_trig, np.zeros(len(near), dtype=np.int64))
-    minutes = geo.travel_minutes(metres, ix.j_speed[near])
-    slots = r.team or (None,)
+    limit = geo.BIG_M if r.max_distance_m is None else r.max_distance_m
+    ix, loads = state.ix, state.loads
+    # request-level rules on every responder at once (a few flat passes over booleans)
+    unit, r_trig = _point(*r.location)
+    dots = state.unit @ unit
+    ok = dots >= state.reach
+    if r.max_distance_m is not None:
+        ok &= dots >= _cos_reach(r.max_distance_m)
+    ok &= responder_mask(ix, "category", r.category)
+    if r.needs_clearance:
+        ok &= responder_mask(ix, "zone", r.zone_id)
+    ok &= loads.tasks >= 1
+    if r.quantity:
+        ok &= loads.load >= r.quantity
+    for x in r.excluded_responders:
+        if x in ix.resp_pos:
+            ok[ix.resp_pos[x]] = False
+    near = np.flatnonzero(ok)
     ranked_per_slot = []
-    for slot in slots:
-        idx = np.flatnonzero(_static_ok(state, r, slot, near, metres, minutes, limit))
-        js = near[idx]
-        cost = _member_cost(state, r, js, metres[idx])
-        order = np.lexsort((js, metres[idx], cost))
-        ranked_per_slot.append(_Ranked(js[order], metres[idx][order], minutes[idx][order]))
+    for slot in r.team or (None,):
+        js = near[_slot_ok(ix, r, slot, near)]
+        metres = geo.pair_distance_m(ix.j_trig, js, r_trig, np.zeros(len(js), dtype=np.int64))
+        minutes = geo.travel_minutes(metres, ix.j_speed[js])
+        keep = _reach_ok(state, r, js, metres, minutes, limit)
+        js, metres, minutes = js[keep], metres[keep], minutes[keep]
+        cost = _member_cost(state, r, js, metres)
+        order = np.lexsort((js, metres, cost))
+        ranked_per_slot.append(_Ranked(js[order], metres[order], minutes[order]))
     if r.team is None:
         return _single(state, r, ranked_per_slot[0], fund)
     return _team(state, r, ranked_per_slot, fund)
@@ -121,12 +317,10 @@ class _Ranked:
             strict=True)
 
 
-def _static_ok(state, r: Request, slot, near, metres, minutes, limit) -> np.ndarray:
-    ix = state.ix
-    ok = (metres <= ix.j_radius[near]) & (metres <= limit)
-    ok &= ix.j_licence[near] >= LICENCE_RANK[slot.min_licence if slot else r.min_licence]
-    quals = slot.qualifications if slot else r.qualifications
-    for q in quals:
+def _slot_ok(ix, r: Request, slot, near) -> np.ndarray:
+    """Among `near`, who holds the licence, qualifications (and role) the slot asks for."""
+    ok = ix.j_licence[near] >= LICENCE_RANK[slot.min_licence if slot else r.min_licence]
+    for q in slot.qualifications if slot else r.qualifications:
         code = ix.qual_codes.get(q)
         if code is None:
             return np.zeros(len(near), dtype=bool)
@@ -134,17 +328,17 @@ def _static_ok(state, r: Request, slot, near, metres, minutes, limit) -> np.ndar
         ok &= (ix.j_quals[near, code // 64] & bit) != 0
     if slot is not None:
         ok &= ix.j_kind[near] == KINDS.index(slot.role)
-    dur, qty = r.duration, r.quantity
-    loads = state.loads
-    ok &= ((loads.tasks[near] >= 1) & (loads.load[near] >= qty)
-           & (loads.minutes[near] >= dur + 2 * minutes))
-    ok &= responder_mask(ix, "category", r.category)[near]
-    if r.needs_clearance:
-        ok &= responder_mask(ix, "zone", r.zone_id)[near]
-    for x in r.excluded_responders:
-        if x in ix.resp_pos:
-            ok &= near != ix.resp_pos[x]
-    ss, se = ix.j_shift_start[near], ix.j_shift_end[near]
+    return ok
+
+
+def _reach_ok(state, r: Request, js, metres, minutes, limit) -> np.ndarray:
+    """Within radius and limit in whole metres, minutes left for the round trip, and a shift
+    that holds it (inside the window when timed)."""
+    ix = state.ix
+    dur = r.duration
+    ok = (metres <= ix.j_radius[js]) & (metres <= limit)
+    ok &= state.loads.minutes[js] >= dur + 2 * minutes
+    ss, se = ix.j_shift_start[js], ix.j_shift_end[js]
     t = minutes[:, None]
     if r.window is None:
         ok &= np.any((se - ss >= 2 * t + dur) & (ss <= se), axis=1)

@@ -155,25 +155,41 @@ def _offer_first_fitting(
         r.id: r
         for r in repo.lock_responders(session, {j for c in candidates for j in c.responder_ids})
     }
-    for candidate in candidates:
-        if not all(j in locked and locked[j].active for j in candidate.responder_ids):
-            continue
-        if not all(
-            adapter.responder_signature(locked[j]) == day.signatures.get(j)
-            for j in candidate.responder_ids
-        ):
-            # The state knew this responder differently (edited since): its word is stale.
-            day.stale = True
-            continue
-        if not fits(session, ctx, request, candidate, locked):
-            continue
-        try:
-            outcome = offer(session, ctx, request, candidate, now, warm_day=day)
-        except Conflict:
-            # The fund was drawn down by a concurrent offer: nothing was written; try the next.
-            continue
-        _count_when_committed(session, day, candidate, wanted)
-        return outcome
+    for attempt in range(2):
+        refused = False
+        for candidate in candidates:
+            if not all(j in locked and locked[j].active for j in candidate.responder_ids):
+                continue
+            if not all(
+                adapter.responder_signature(locked[j]) == day.signatures.get(j)
+                for j in candidate.responder_ids
+            ):
+                # The state knew this responder differently (edited since): its word is stale.
+                day.stale = True
+                continue
+            if not fits(session, ctx, request, candidate, locked):
+                refused = True
+                continue
+            try:
+                outcome = offer(session, ctx, request, candidate, now, warm_day=day)
+            except Conflict:
+                # The fund was drawn down by a concurrent offer: nothing was written.
+                continue
+            _count_in_state(session, day, candidate, wanted)
+            return outcome
+        if attempt or not refused:
+            break
+        # A concurrent offer took the time or capacity the state proposed. Offers are counted
+        # in the state before their locks are released, so, holding the locks now, the state
+        # knows them: ask again, among the responders already locked (no new lock, no
+        # lock-order inversion).
+        with day.lock:
+            again = solver.match_one(wanted, day.state)
+        candidates = [
+            c
+            for c in ([again.best, *again.alternatives] if again.best else [])
+            if all(j in locked for j in c.responder_ids)
+        ]
     outcome = _queued(
         "capacity",
         "Every suitable responder reached a task, minute or load limit a moment ago.",
@@ -183,40 +199,36 @@ def _offer_first_fitting(
     return outcome
 
 
-def _count_when_committed(
+def _count_in_state(
     session: Session, day: warm.DayState, candidate: solver.Assignment, wanted: Request
 ) -> None:
-    """Once the offer commits, count each member's share in the warm state (releases are per
-    member: one member of a team may decline while the others stay)."""
-    members = [
-        (
-            (wanted.id, j),
-            warm.Member(
-                replace(
-                    candidate,
-                    responder_ids=(j,),
-                    roles=(role,),
-                    travel_minutes=(minutes,),
-                    distance_m=(metres,),
-                    fund_id=None,
-                ),
-                wanted,
-            ),
+    """Count each member's share in the warm state now, while its row is still locked, so a
+    matcher waiting for that lock finds the state already up to date; a rollback takes it
+    back. Shares are per member: one member of a team may decline while the others stay."""
+    keys = []
+    for j, role, minutes, metres in zip(
+        candidate.responder_ids,
+        candidate.roles,
+        candidate.travel_minutes,
+        candidate.distance_m,
+        strict=True,
+    ):
+        share = replace(
+            candidate,
+            responder_ids=(j,),
+            roles=(role,),
+            travel_minutes=(minutes,),
+            distance_m=(metres,),
+            fund_id=None,
         )
-        for j, role, minutes, metres in zip(
-            candidate.responder_ids,
-            candidate.roles,
-            candidate.travel_minutes,
-            candidate.distance_m,
-            strict=True,
-        )
-    ]
+        day.commit((wanted.id, j), warm.Member(share, wanted))
+        keys.append((wanted.id, j))
 
-    def count() -> None:
-        for key, member in members:
-            day.commit(key, member)
+    def undo() -> None:
+        for key in keys:
+            day.release(key)
 
-    warm.after_commit(session, count)
+    warm.on_rollback(session, undo)
 
 
 def _record_queued(session: Session, request: ServiceRequest, outcome: Outcome) -> None:

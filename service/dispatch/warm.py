@@ -4,7 +4,8 @@ Building a `solver.MatchState` means reading every responder of the community an
 counted work; at 10,000 responders that takes seconds, far too long for each request. So the
 state is built once per (database, community, local day) and then kept in step:
 
-- Offers live matching makes are committed to the state when their transaction commits.
+- Offers live matching makes are counted in the state as they are written, while their
+  responders are locked, and taken back if the transaction rolls back.
 - An assignment of a warm request that leaves the counted states (declined, timed out,
   withdrawn, cancelled) gives its capacity back to the state when that transaction commits.
 - Any other change that could matter (a responder, a responder's communities, a fund, an
@@ -244,9 +245,9 @@ def rebuild_now(session: Session, day: DayState) -> DayState:
     return fresh
 
 
-def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once this session's transaction has committed."""
-    session.info.setdefault("warm_after_commit", []).append(action)
+def on_rollback(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` if this session's transaction rolls back instead of committing."""
+    session.info.setdefault("warm_on_rollback", []).append(action)
 
 
 # --- keeping states in step with the session's changes
@@ -286,14 +287,12 @@ def _note_changes(session: Session, _context: Any) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _apply_changes(session: Session) -> None:
-    actions = session.info.pop("warm_after_commit", [])
+    session.info.pop("warm_on_rollback", None)
     stale = session.info.pop("warm_stale", set())
     released = session.info.pop("warm_released", set())
     session.info.pop("warm_own", None)
-    if not (actions or stale or released):
+    if not (stale or released):
         return
-    for action in actions:
-        action()
     registry = _registry(session.get_bind())  # type: ignore[arg-type]
     with registry.lock:
         states = list(registry.states.values())
@@ -311,5 +310,7 @@ def _apply_changes(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
-    for name in ("warm_after_commit", "warm_stale", "warm_released", "warm_own"):
+    for action in session.info.pop("warm_on_rollback", []):
+        action()
+    for name in ("warm_stale", "warm_released", "warm_own"):
         session.info.pop(name, None)

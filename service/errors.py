@@ -1,7 +1,9 @@
 """RFC 9457 problem details: one shape for every error, each kind a class that knows its status."""
 
+import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://wushe.example/problems/"
+RETRY_AFTER_S = 1
+
+log = logging.getLogger(__name__)
 
 
 class FieldError(BaseModel):
@@ -146,6 +151,23 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
         )
         return problem_response(problem)
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        # Every database connection stayed busy for the pool timeout: overloaded, not broken.
+        problem = ServiceUnavailable(
+            "The service is at capacity: no database connection came free in time. Retry shortly."
+        ).to_problem(request.url.path)
+        return problem_response(problem, {"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database error on %s: %s", request.url.path, exc)
+        problem = ServiceUnavailable(
+            "The database cannot be reached; nothing was changed. Retry shortly."
+        ).to_problem(request.url.path)
+        return problem_response(problem, {"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from service.assignments.router import router as assignments_router
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
-from service.db import get_engine
+from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
@@ -28,6 +29,8 @@ from service.runs import jobs as runs_jobs
 from service.runs.router import router as runs_router
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+BACKGROUND_CONNECTIONS = 4
+MIN_THREADS = 4
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -37,6 +40,12 @@ def _operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Sync handlers run on AnyIO's thread pool and each holds a database connection: with
+    # fewer threads than connections (some are kept for the background loop, local runs and
+    # warm-state rebuilds) a request waits its turn for a thread instead of timing out on the
+    # pool. Should the pool still run dry, the answer is a 503 with Retry-After.
+    threads = max(MIN_THREADS, pool_capacity() - BACKGROUND_CONNECTIONS)
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
     # The background rounds (offer timeouts, expiry) and local batch runs resumed after a restart.
     async with background.lifespan(app), runs_jobs.lifespan(app):
         yield

@@ -7,17 +7,21 @@ The numbers carry no personal data, only counts and timings.
 """
 
 import hmac
+import logging
 import time
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Header, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.auth.principal import SessionDep
 from service.config import get_settings
+from service.db import get_sessionmaker
 from service.errors import Unauthorized, responses
 
 HTTP_REQUESTS = Counter(
@@ -46,6 +50,12 @@ OFFERS_MADE = Counter("wushe_offers_made", "Offers made to responders.")
 OFFERS_PENDING = Gauge("wushe_offers_pending", "Assignments offered and not yet answered.")
 REQUESTS_UNASSIGNED = Gauge("wushe_requests_unassigned", "Service requests still submitted.")
 QUEUE_DEPTH = Gauge("wushe_dispatch_runs_queued", "Batch dispatch runs waiting to start.")
+GAUGES_READ_AT = Gauge(
+    "wushe_gauges_read_at_seconds", "When the database gauges were last read (Unix time)."
+)
+GAUGE_WAIT_S = 2.0
+log = logging.getLogger(__name__)
+_gauge_limiter: "anyio.CapacityLimiter | None" = None
 
 UNMATCHED = "unmatched"
 
@@ -96,17 +106,20 @@ def refresh_gauges(session: Session) -> None:
 
 
 def _queued_runs(session: Session) -> int:
-    # The dispatch-run table arrives with the batch runs; until it (or its migration) exists
-    # the queue is simply empty. Counted last because a failed query spoils the transaction.
+    from service.runs.models import DispatchRun
+
+    return _count(session, select(func.count()).where(DispatchRun.state == "queued"))
+
+
+def _refresh_in_own_session() -> None:
     try:
-        from service.dispatch.models import DispatchRun  # type: ignore[attr-defined]
-    except ImportError:
-        return 0
-    try:
-        return _count(session, select(func.count()).where(DispatchRun.state == "queued"))
-    except Exception:
-        session.rollback()
-        return 0
+        with get_sessionmaker()() as session:
+            refresh_gauges(session)
+    except SQLAlchemyError as exc:
+        # Overloaded or unreachable: the scrape reports the last values it read.
+        log.warning("metrics gauges not refreshed: %s", type(exc).__name__)
+        return
+    GAUGES_READ_AT.set(time.time())
 
 
 router = APIRouter(tags=["probes"])
@@ -123,13 +136,22 @@ router = APIRouter(tags=["probes"])
         **responses(Unauthorized),
     },
 )
-def metrics(
-    session: SessionDep,
+async def metrics(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """Request rates and latencies, solve times, offers pending, unassigned requests, queue."""
+    # Answered on the event loop, not the request thread pool, so a scrape still gets through
+    # when every worker thread is busy: exactly when the numbers matter. The database gauges
+    # get GAUGE_WAIT_S to refresh on a thread of their own; if the database is that slow the
+    # scrape reports their last values (wushe_gauges_read_at_seconds says when).
     token = get_settings().metrics_token
     if token and not hmac.compare_digest(authorization or "", f"Bearer {token}"):
         raise Unauthorized("Send the metrics token as 'Authorization: Bearer <token>'.")
-    refresh_gauges(session)
+    global _gauge_limiter
+    if _gauge_limiter is None:
+        _gauge_limiter = anyio.CapacityLimiter(1)
+    with anyio.move_on_after(GAUGE_WAIT_S):
+        await anyio.to_thread.run_sync(
+            _refresh_in_own_session, limiter=_gauge_limiter, abandon_on_cancel=True
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

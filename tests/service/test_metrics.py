@@ -5,6 +5,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import LIVE_MATCH_SECONDS, OFFERS_MADE, SOLVE_SECONDS
+from service.runs.models import DispatchRun
 from service.types import utcnow
 from tests.service.conftest import headers
 from tests.service.events.wiring import offer, responder, service_request, started
@@ -40,6 +41,17 @@ def test_metrics_report_traffic_and_gauges(session, world, monkeypatch):
         OFFERS_MADE.inc()
         SOLVE_SECONDS.labels("live").observe(0.004)
         LIVE_MATCH_SECONDS.observe(0.006)
+        # A run waiting for a worker (written directly: no executor is told about it).
+        session.add(
+            DispatchRun(
+                scope_type="community",
+                scope_id=world.a.community_id,
+                community_ids=[world.a.community_id],
+                mode="preview",
+                time_limit_s=5,
+            )
+        )
+        session.commit()
         response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -60,7 +72,8 @@ def test_metrics_report_traffic_and_gauges(session, world, monkeypatch):
     assert grew("wushe_live_match_seconds_count") == 1
     assert _value(after, "wushe_offers_pending") == 1
     assert _value(after, "wushe_requests_unassigned") == 1
-    assert _value(after, "wushe_dispatch_runs_queued") == 0
+    assert _value(after, "wushe_dispatch_runs_queued") == 1
+    assert _value(after, "wushe_gauges_read_at_seconds") > 0
 
 
 def test_unknown_paths_share_one_label(session, world, monkeypatch):

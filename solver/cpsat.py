@@ -29,6 +29,7 @@ BUILD_PAIRS_PER_SECOND = 8_000  # model building speed on a busy 2-core machine
 DETERMINISTIC_SHARE = 0.15  # deterministic-time units per nominal second: small enough that a
 #                             loaded machine still stops on it, not on the wall clock
 MAX_KEEP_PER_MEMBER = 8    # best pairs kept per needed member when restricting
+MIN_KEEP_PER_MEMBER = 3    # fewer than this and the model has no room to improve: skipped
 LIGHT_PRESOLVE_PAIRS = 5_000
 MAX_CUTS = 60           # tangent cuts for convex fairness; beyond this, a product constraint
 _FIT = 2**44            # CP-SAT's LP and search suffer far before int64 overflows
@@ -83,10 +84,14 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
     params = problem.params
     # --- data
     budget = max(MIN_PAIRS, int(nominal * PAIRS_PER_SECOND))
-    kept, restricted = _kept_pairs(cand, hint, budget)
-    if deadline - time.perf_counter() < len(kept) / BUILD_PAIRS_PER_SECOND + 0.5:
-        # not even time to build the model: the caller keeps its greedy plan
+    members = int(cand.u_count.sum()) or 1
+    if nominal < min(len(cand.p_unit), budget) / BUILD_PAIRS_PER_SECOND + 0.5 or (
+            len(cand.p_unit) > budget and budget < MIN_KEEP_PER_MEMBER * members) or (
+            deadline - time.perf_counter() < 0.5):
+        # the nominal budget cannot pay for building the model (a decision by size, so the
+        # plan does not depend on the clock; the deadline check is only a safety net)
         return CpResult({}, False, None, "timeout_no_solution")
+    kept, restricted = _kept_pairs(cand, hint, budget)
     pu, pr, pj = cand.p_unit[kept], cand.p_req[kept], cand.p_resp[kept]
     pt, psec = cand.p_minutes[kept], cand.p_sec[kept]
     dur = np.array([r.duration for r in reqs], dtype=np.int64)

@@ -13,16 +13,25 @@ import numpy as np
 from solver import flow
 from solver.assemble import build_plan
 from solver.bound import capacity_bound, served_upper_bound
-from solver.candidates import Candidates, build_candidates, sort_pairs
+from solver.candidates import Candidates, build_candidates
 from solver.certify import count_variant_likely, solve_nearest
 from solver.cpsat import solve_cpsat
 from solver.decompose import parts, solve_parts
-from solver.greedy import Choice, solve_greedy
+from solver.greedy import Choice, sec_order, solve_greedy
 from solver.index import Index, build_index
 from solver.plan import Plan
 from solver.problem import Problem
+from solver.repair import repair
 
-BOUND_S_PER_PAIR = 2e-6  # flow relaxation seconds per pair, room for a busy machine
+# Quiet-machine costs, used to size the work from the nominal budget (never from the clock):
+PRE_S_PER_PAIR = 2.0e-6  # building the candidates, sorting them, the greedy pass, per pair
+BOUND_S_PER_PAIR = 1.0e-6  # the flow relaxation, per pair
+MOVES_PER_S = 20_000  # repair moves tried per second
+LOAD_ALLOWANCE = 2.0  # plans are the same on machines up to this much slower than quiet
+BOUND_SHARE = 0.5  # most of the nominal budget left the bound may take
+BOUND_SLACK = 1e-4  # lower tiers counted in full when they weigh at most this share
+REPAIR_SHARE = 0.2  # share of what is left that repair may take before CP-SAT
+MIN_MOVES = 2_000
 ASSEMBLY_S_PER_REQUEST = 2.5e-4  # generous: a loaded machine assembles slowly
 
 
@@ -54,31 +63,70 @@ def flow_choices(cand: Candidates, chosen) -> dict[int, Choice]:
 def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
                deadline: float | None = None, *, stop: threading.Event | None = None,
                on_solution: Callable[[float, float], None] | None = None) -> PartResult:
-    """One independent part with a nominal `time_limit` in seconds (deterministic choices
-    follow it) and a wall-clock `deadline`: the exact flow when it applies, else greedy then
-    CP-SAT (skipped, or cut short, once `stop` is set: the greedy plan is the floor)."""
+    """One independent part with a nominal `time_limit` in seconds and a wall-clock
+    `deadline`: the exact flow when it applies, else greedy, repair, and CP-SAT when its
+    model fits the nominal budget (skipped, or cut short, once `stop` is set).
+
+    Every choice of method and effort follows the nominal budget and the part's size, never
+    the clock, so the same input and seed give the same plan; the deadline is a safety net
+    that only a machine more than LOAD_ALLOWANCE times slower than a quiet one reaches."""
     if flow.is_count_variant(ix, cand):
         res = flow.solve_flow(ix, cand)
         return PartResult(flow_choices(cand, res.chosen), "flow", res.optimal,
                           res.served_bound)
     started = time.perf_counter()
-    cand = sort_pairs(cand)
-    greedy = solve_greedy(ix, cand)
     until = started + time_limit if deadline is None else min(deadline, started + time_limit)
-    if until - time.perf_counter() > len(cand.p_unit) * BOUND_S_PER_PAIR:
-        relax = served_upper_bound(ix, cand)
-    else:  # no time for the flow relaxation: the capacity-only bound
-        relax = capacity_bound(ix, cand)
-    if (served_weight(ix, greedy) >= relax and time_limit < 1.0) or (
+    n_pairs = len(cand.p_unit)
+    cand = cand.take(sec_order(cand))
+    greedy = solve_greedy(ix, cand, presorted=True, deadline=until)
+    # nominal seconds left once the quiet-machine costs are paid LOAD_ALLOWANCE times over
+    left = time_limit - LOAD_ALLOWANCE * PRE_S_PER_PAIR * n_pairs
+    relax, bound_s = part_bound(ix, cand, greedy, left, until)
+    left -= LOAD_ALLOWANCE * bound_s
+    effort = max(MIN_MOVES, int(max(left, 0.0) * REPAIR_SHARE * MOVES_PER_S / LOAD_ALLOWANCE))
+    best = repair(ix, cand, greedy, effort=effort, deadline=until)
+    method = "greedy"
+    left -= REPAIR_SHARE * max(left, 0.0)
+    if (served_weight(ix, best) >= relax and time_limit < 1.0) or (
             stop is not None and stop.is_set()):
-        return PartResult(_global(cand, greedy), "greedy", False, relax)
-    res = solve_cpsat(ix, cand, greedy, time_limit, until, seed, stop=stop,
+        return PartResult(_global(cand, best), method, False, relax)
+    res = solve_cpsat(ix, cand, best, left / LOAD_ALLOWANCE, until, seed, stop=stop,
                       on_solution=on_solution)
     bound = relax if res.served_bound is None else min(relax, res.served_bound)
-    if res.status == "timeout_no_solution" or (
-            served_weight(ix, res.choices) < served_weight(ix, greedy)):
-        return PartResult(_global(cand, greedy), "greedy", False, bound)
-    return PartResult(_global(cand, res.choices), "cpsat", res.optimal, bound)
+    if res.status != "timeout_no_solution" and served_weight(ix, res.choices) >= served_weight(
+            ix, best):
+        # the model may hold only each unit's cheapest pairs: re-fill what it left over
+        refilled = repair(ix, cand, res.choices, effort=0, deadline=deadline)
+        optimal = res.optimal and served_weight(ix, refilled) == served_weight(ix, res.choices)
+        return PartResult(_global(cand, refilled), "cpsat", optimal, bound)
+    return PartResult(_global(cand, best), method, False, bound)
+
+
+def part_bound(ix: Index, cand: Candidates, greedy: dict[int, Choice], nominal: float,
+               until: float) -> tuple[int, float]:
+    """(upper bound on the part's served weight, its estimated quiet-machine seconds).
+
+    The flow relaxation (bound.py) is run only on the tiers that matter: the lowest tiers
+    whose whole weight is at most BOUND_SLACK of the greedy plan's are counted in full
+    instead (one emergency outweighs every normal request, so this costs a gap of at most
+    BOUND_SLACK and saves most of the flow). When even that flow does not fit the nominal
+    budget, the capacity bound. Chosen by size and budget only (deterministic), except on
+    a machine so slow that the flow would overrun `until` (then only the bound is looser)."""
+    reqs = np.unique(cand.p_req)
+    tiers = ix.r_tier[reqs]
+    weight = [ix.r_weight[int(ri)] for ri in reqs]
+    slack = BOUND_SLACK * max(served_weight(ix, greedy), 1)
+    cut = 0  # requests below tier `cut` are counted in full
+    for t in range(1, int(tiers.max(initial=0)) + 1):
+        if sum(w for w, tr in zip(weight, tiers.tolist(), strict=True) if tr < t) <= slack:
+            cut = t
+    low = sum(w for w, tr in zip(weight, tiers.tolist(), strict=True) if tr < cut)
+    top = np.flatnonzero(ix.r_tier[cand.p_req] >= cut) if cut else np.arange(len(cand.p_req))
+    cost = BOUND_S_PER_PAIR * len(top)
+    if LOAD_ALLOWANCE * cost > BOUND_SHARE * nominal or (
+            time.perf_counter() + 2 * LOAD_ALLOWANCE * cost > until):
+        return low + capacity_bound(ix, cand.take(top)), 0.0
+    return low + served_upper_bound(ix, cand.take(top)), cost
 
 
 def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,

@@ -304,7 +304,8 @@ def free_port() -> int:
 
 
 def start_server(database_url: str, port: int, log: Any) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "WUSHE_BACKGROUND": "false"}
+    # As deployed: the background loop on (offer timeouts, warm-state rebuilds on a thread).
+    env = {**os.environ, "DATABASE_URL": database_url, "WUSHE_BACKGROUND": "true"}
     env.pop("WUSHE_METRICS_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",

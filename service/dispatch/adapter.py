@@ -181,11 +181,12 @@ def responder_signature(responder: Responder) -> tuple[Any, ...]:
 
 
 def live_request_dict(
-    session: Session, request: ServiceRequest, ctx: Context, now: datetime
+    session: Session, request: ServiceRequest, ctx: Context, now: datetime, *, fresh: bool
 ) -> dict[str, Any]:
-    """One request as live matching sees it: from ``now`` on, with its resident's facts."""
+    """One request as live matching sees it: from ``now`` on, with its resident's facts.
+    A ``fresh`` request (stored in this transaction) has no declined offers to exclude."""
     tags = repo.resident_tags(session, [request.resident_id] if request.resident_id else [])
-    excluded = repo.excluded_responders(session, [request.id])
+    excluded = {} if fresh else repo.excluded_responders(session, [request.id])
     previous = repo.previous_responders(
         session, [request.resident_id] if request.resident_id else []
     )

@@ -77,7 +77,7 @@ def on_created(session: Session, request: ServiceRequest) -> Outcome | None:
     community = repo.community(session, request.community_id)
     if community is None or not community.auto_dispatch:
         return None
-    return match(session, request)
+    return match(session, request, fresh=True)
 
 
 def rematch(session: Session, request: ServiceRequest) -> Outcome:
@@ -101,12 +101,19 @@ def _metrics(seconds: float, solving: float, offers: int) -> None:
         metrics.OFFERS_MADE.inc(offers)
 
 
-def match(session: Session, request: ServiceRequest, now: datetime | None = None) -> Outcome:
+def match(
+    session: Session, request: ServiceRequest, now: datetime | None = None, *, fresh: bool = False
+) -> Outcome:
+    """Offer the request to the best responder or team that still fits, or say why not.
+
+    ``fresh``: the request was stored in this very transaction, so no one else can see it,
+    lock it or have offered it yet; the re-read under lock is skipped."""
     began = time.perf_counter()
     now = now or utcnow()
-    request = repo.lock_request(session, request.id)
+    if not fresh:
+        request = repo.lock_request(session, request.id)
     single_writer(session)
-    if request.state != "submitted" or repo.live_assignments(session, request.id):
+    if not fresh and (request.state != "submitted" or repo.live_assignments(session, request.id)):
         return _queued("not_open", f"The request is {request.state}.", None)
     if request.window_end <= now:
         outcome = _queued(
@@ -121,7 +128,7 @@ def match(session: Session, request: ServiceRequest, now: datetime | None = None
     if request.cost_fen > 0 and not warm.refresh_funds(session, day):
         day = warm.rebuild_now(session, day)
     ctx = replace(day.ctx, requests={request.id: request}, request_dicts={}, responders={})
-    wanted = as_request(adapter.live_request_dict(session, request, ctx, now))
+    wanted = as_request(adapter.live_request_dict(session, request, ctx, now, fresh=fresh))
     solving = time.perf_counter()
     with day.lock:
         found = solver.match_one(wanted, day.state)
@@ -150,11 +157,7 @@ def _offer_first_fitting(
         _record_queued(session, request, outcome)
         return outcome
     candidates = [found.best, *found.alternatives]
-    # Lock every responder any candidate names, all at once and in id order.
-    locked = {
-        r.id: r
-        for r in repo.lock_responders(session, {j for c in candidates for j in c.responder_ids})
-    }
+    locked = _lock_candidates(session, candidates)
     for attempt in range(2):
         refused = False
         for candidate in candidates:
@@ -197,6 +200,27 @@ def _offer_first_fitting(
     )
     _record_queued(session, request, outcome)
     return outcome
+
+
+def _lock_candidates(session: Session, candidates: list[solver.Assignment]) -> dict[str, Responder]:
+    """Lock the candidates' responders, skipping those another matcher holds right now.
+
+    Concurrent requests from one neighbourhood all rank the same few responders first;
+    waiting for each other's locks would serialise them. Skipping spreads them over the next
+    best instead. Only if no candidate could be locked whole does the matcher wait, and then
+    only for rows above every id it already holds, so waits follow one global order and
+    cannot deadlock."""
+    ids = {j for c in candidates for j in c.responder_ids}
+    locked = {r.id: r for r in repo.lock_responders(session, ids, skip_locked=True)}
+    if any(all(j in locked for j in c.responder_ids) for c in candidates):
+        return locked
+    held = max(locked, default="")
+    for c in candidates:
+        missing = [j for j in c.responder_ids if j not in locked]
+        if all(j > held for j in missing):
+            locked.update((r.id, r) for r in repo.lock_responders(session, missing))
+            return locked
+    return locked
 
 
 def _count_in_state(

@@ -63,14 +63,19 @@ def lock_request(session: Session, request_id: str) -> ServiceRequest:
     return session.scalars(stmt).one()
 
 
-def lock_responders(session: Session, responder_ids: Iterable[str]) -> list[Responder]:
-    """Lock responders in id order: every writer takes them in the same order, so no deadlock."""
+def lock_responders(
+    session: Session, responder_ids: Iterable[str], *, skip_locked: bool = False
+) -> list[Responder]:
+    """Lock responders in id order: every writer takes them in the same order, so no deadlock.
+
+    With ``skip_locked`` rows another transaction holds are left out instead of waited for
+    (PostgreSQL; SQLite has a single writer and nothing to skip)."""
     ids = sorted(set(responder_ids))
     stmt = (
         select(Responder)
         .where(Responder.id.in_(ids))
         .order_by(Responder.id)
-        .with_for_update(of=Responder)
+        .with_for_update(of=Responder, skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
     return list(session.scalars(stmt))

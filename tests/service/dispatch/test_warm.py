@@ -1,13 +1,17 @@
 """Live matching keeps a warm solver state between requests; it must never offer from a state
 that is behind the database, and it must follow the changes it learns of."""
 
+import threading
+
 import pytest
 from sqlalchemy import text
 
 import solver
+from service.db import get_sessionmaker
 from service.dispatch import adapter, live
 from service.dispatch import repository as repo
 from service.requests.models import ServiceRequest
+from tests.conftest import BACKEND
 from tests.service.conftest import headers
 from tests.service.dispatch.helpers import (
     auto_dispatch,
@@ -121,3 +125,22 @@ def test_states_are_per_planning_day(client, session, auto):
     assert _offered_to(submit(client, auto.a)) == only["id"]
     assert submit(client, auto.a)["dispatch"]["outcome"] == "queued"
     assert _offered_to(submit(client, auto.a, **window(hours_from_now=25))) == only["id"]
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks need PostgreSQL")
+def test_a_responder_another_matcher_holds_is_skipped_not_waited_for(client, session, auto):
+    """While another transaction holds the nearest volunteer's row, a new request goes to the
+    next one at once instead of queueing behind that lock."""
+    near, _ = volunteer(client, session, auto, auto.a)
+    far, _ = volunteer(client, session, auto, auto.a, location=FAR)
+    with get_sessionmaker()() as other:
+        repo.lock_responders(other, [near["id"]])  # held until `other` ends
+        answers: list[dict] = []
+        worker = threading.Thread(target=lambda: answers.append(submit(client, auto.a)))
+        worker.start()
+        worker.join(timeout=20)
+        finished = not worker.is_alive()
+        other.rollback()
+    worker.join()
+    assert finished, "the matcher waited for the held row"
+    assert _offered_to(answers[0]) == far["id"]

@@ -61,6 +61,16 @@ def _kept_pairs(cand: Candidates, hint: dict[int, Choice], budget: int
     return np.flatnonzero(keep), True
 
 
+def model_fits(cand: Candidates, nominal: float) -> bool:
+    """Whether a model worth solving can be built in `nominal` seconds: its pairs (all, or
+    at least MIN_KEEP_PER_MEMBER per needed member) within the building rate."""
+    budget = max(MIN_PAIRS, int(nominal * PAIRS_PER_SECOND))
+    members = int(cand.u_count.sum()) or 1
+    n = len(cand.p_unit)
+    return (nominal >= min(n, budget) / BUILD_PAIRS_PER_SECOND + 0.5
+            and (n <= budget or budget >= MIN_KEEP_PER_MEMBER * members))
+
+
 def _group(keys: np.ndarray):
     """Yield (key, indices) for equal keys, in key order."""
     order = np.argsort(keys, kind="stable")
@@ -84,12 +94,9 @@ def solve_cpsat(ix: Index, cand: Candidates, hint: dict[int, Choice], nominal: f
     params = problem.params
     # --- data
     budget = max(MIN_PAIRS, int(nominal * PAIRS_PER_SECOND))
-    members = int(cand.u_count.sum()) or 1
-    if nominal < min(len(cand.p_unit), budget) / BUILD_PAIRS_PER_SECOND + 0.5 or (
-            len(cand.p_unit) > budget and budget < MIN_KEEP_PER_MEMBER * members) or (
-            deadline - time.perf_counter() < 0.5):
-        # the nominal budget cannot pay for building the model (a decision by size, so the
-        # plan does not depend on the clock; the deadline check is only a safety net)
+    if not model_fits(cand, nominal) or deadline - time.perf_counter() < 0.5:
+        # the nominal budget cannot pay for a useful model (a decision by size, so the plan
+        # does not depend on the clock; the deadline check is only a safety net)
         return CpResult({}, False, None, "timeout_no_solution")
     kept, restricted = _kept_pairs(cand, hint, budget)
     pu, pr, pj = cand.p_unit[kept], cand.p_req[kept], cand.p_resp[kept]

@@ -15,7 +15,7 @@ from solver.assemble import build_plan
 from solver.bound import capacity_bound, served_upper_bound
 from solver.candidates import Candidates, build_candidates
 from solver.certify import count_variant_likely, solve_nearest
-from solver.cpsat import solve_cpsat
+from solver.cpsat import model_fits, solve_cpsat
 from solver.decompose import parts, solve_parts
 from solver.greedy import Choice, sec_order, solve_greedy
 from solver.index import Index, build_index
@@ -83,10 +83,17 @@ def solve_part(ix: Index, cand: Candidates, time_limit: float, seed: int,
     left = time_limit - LOAD_ALLOWANCE * PRE_S_PER_PAIR * n_pairs
     relax, bound_s = part_bound(ix, cand, greedy, left, until)
     left -= LOAD_ALLOWANCE * bound_s
-    effort = max(MIN_MOVES, int(max(left, 0.0) * REPAIR_SHARE * MOVES_PER_S / LOAD_ALLOWANCE))
+    left = max(left, 0.0)
+    # repair takes a share of what is left when CP-SAT follows, else all of it
+    cp_left = left * (1 - REPAIR_SHARE)
+    use_cp = model_fits(cand, cp_left / LOAD_ALLOWANCE)
+    effort = max(MIN_MOVES, int((left - cp_left if use_cp else left) * MOVES_PER_S
+                                / LOAD_ALLOWANCE))
     best = repair(ix, cand, greedy, effort=effort, deadline=until)
     method = "greedy"
-    left -= REPAIR_SHARE * max(left, 0.0)
+    if not use_cp:
+        return PartResult(_global(cand, best), method, False, relax)
+    left = cp_left
     if (served_weight(ix, best) >= relax and time_limit < 1.0) or (
             stop is not None and stop.is_set()):
         return PartResult(_global(cand, best), method, False, relax)

@@ -10,6 +10,13 @@ the same `Loads` the greedy pass uses:
    candidates j, take a request q off j; if r then fits on j and q fits anywhere else, both
    are served (one more request); if q fits nowhere but weighs less than r, r replaces it
    (a heavier request served). Otherwise everything goes back as it was.
+3. **Augmenting chains**: when task caps bind, the free capacity is rarely one move away.
+   A breadth-first search from r over responders: r onto j1 if j1 drops q1, q1 onto j2 if
+   j2 drops q2, ... until some j_k takes the last one as it is; each responder is visited
+   once, and each step is checked with that responder's own load (every responder on the
+   chain gains one request and loses one, so the steps do not interact). The chain is then
+   applied, serving r and keeping everyone else served: the matching idea of the exact
+   flow, with time windows, minute and load caps checked at every step.
 
 Every accepted move raises the served weight P, so the objective (lexicographic: P first)
 only improves, and the served count never falls below what the plan had, except when a
@@ -20,6 +27,7 @@ the same input always gives the same plan; the wall-clock deadline is a safety n
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 
@@ -29,6 +37,8 @@ from solver.index import Index
 from solver.loads import Loads
 
 NEAREST = 8  # candidates of r tried for an ejection, cheapest first
+CHAIN_NEAREST = 8  # candidates of each request on a chain, cheapest first
+MAX_EXPANSIONS = 200  # responders one chain search may visit
 
 
 def _release(ix: Index, cand: Candidates, loads: Loads, ri: int, choice: Choice) -> None:
@@ -136,7 +146,77 @@ def repair(ix: Index, cand: Candidates, choices: dict[int, Choice], *, effort: i
             if done:
                 break
     refill(queue)  # displaced requests and freed capacity
+    for ri in queue:
+        if tried >= effort or (tried and _late(deadline)):
+            break
+        r = ix.problem.requests[ri]
+        if ri in out or r.team is not None or cand.r_units[ri][1] != 1:
+            continue
+        fund = None
+        if r.cost > 0:
+            fund = loads.pick_fund(ri)
+            if fund is None:
+                continue
+        chain, spent = _chain(ix, cand, loads, out, on, ptr, ri, fund,
+                              min(MAX_EXPANSIONS, effort - tried))
+        tried += spent
+        if chain is None:
+            continue
+        olds = {x: drop(x) for _, x, _, _ in chain if x != ri}
+        placed = []
+        for _, x, px, _ in chain:
+            c = _fit_on(ix, cand, loads, x, px, fund if x == ri else olds[x].fund)
+            if c is None:  # cannot happen (each step was checked alone); undo to be safe
+                for y in placed:
+                    drop(y)
+                for y, old in olds.items():
+                    serve(y, old)
+                break
+            serve(x, c)
+            placed.append(x)
     return out
+
+
+def _chain(ix: Index, cand: Candidates, loads: Loads, out: dict[int, Choice],
+           on: list[dict[int, int]], ptr: np.ndarray, ri: int, fund: int | None,
+           limit: int) -> tuple[list | None, int]:
+    """Breadth-first search for an augmenting chain serving ri: ([(j, x, pair, parent)...]
+    from the free end back to ri, or None; responders expanded)."""
+    nodes: list[tuple[int, int, int, int]] = []  # (responder, request moving in, pair, parent)
+    seen: set[int] = set()
+    todo: deque[int] = deque()
+
+    def push(x: int, parent: int) -> None:
+        first = int(cand.r_units[x][0])
+        for p in range(int(ptr[first]), min(int(ptr[first + 1]),
+                                            int(ptr[first]) + CHAIN_NEAREST)):
+            j = int(cand.p_resp[p])
+            if j not in seen:
+                seen.add(j)
+                nodes.append((j, x, p, parent))
+                todo.append(len(nodes) - 1)
+
+    push(ri, -1)
+    spent = 0
+    while todo and spent < limit:
+        k = todo.popleft()
+        j, x, px, _ = nodes[k]
+        spent += 1
+        x_fund = fund if x == ri else out[x].fund
+        if _fit_on(ix, cand, loads, x, px, x_fund) is not None:
+            chain = []
+            while k != -1:
+                chain.append(nodes[k])
+                k = nodes[k][3]
+            return chain, spent
+        for q in sorted(on[j]):
+            old = out[q]
+            _release(ix, cand, loads, q, old)
+            fits = _fit_on(ix, cand, loads, x, px, x_fund) is not None
+            commit(ix, cand, loads, q, old)
+            if fits:
+                push(q, k)
+    return None, spent
 
 
 def _late(deadline: float | None) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
-from solver.index import Index, _bitmasks
+from solver.index import Index, _bitmasks, responder_mask
 from solver.problem import KINDS, LICENCE_RANK
 
 
@@ -153,55 +153,125 @@ def fundable(ix: Index) -> np.ndarray:
                      for r in problem.requests], dtype=bool)
 
 
-def _knn_pairs(ix: Index, reqs: np.ndarray, k: int):
-    """(request, responder, metres, unexplored) from the k nearest responders of each request:
-    `unexplored[r]` is a lower bound on the metres of any responder not looked at (BIG_M when
-    all responders in reach were seen)."""
+def _classes(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(class per request in `reqs`, responder mask per class): requests sharing category,
+    qualifications, licence and zone rule share a class, whose mask holds every responder
+    that could serve them (a superset: exclusions, shifts and caps are left to the filters).
+    Team requests go in one class open to every responder with tasks left."""
     problem = ix.problem
+    keys: dict = {}
+    cls = np.empty(len(reqs), dtype=np.int64)
+    masks: list[np.ndarray] = []
+    free = ix.j_tasks_left >= 1
+    for i, ri in enumerate(reqs.tolist()):
+        r = problem.requests[ri]
+        key = None if r.team is not None else (
+            r.category, ix.r_quals[ri].tobytes(), int(ix.r_licence[ri]),
+            r.zone_id if r.needs_clearance else None)
+        c = keys.get(key)
+        if c is None:
+            c = keys[key] = len(masks)
+            if key is None:
+                masks.append(free.copy())
+            else:
+                ok = free & responder_mask(ix, "category", r.category)
+                ok &= ix.j_licence >= ix.r_licence[ri]
+                for w in range(ix.j_quals.shape[1]):
+                    ok &= (ix.r_quals[ri, w] & ~ix.j_quals[:, w]) == 0
+                if r.needs_clearance:
+                    ok &= responder_mask(ix, "zone", r.zone_id)
+                masks.append(ok)
+        cls[i] = c
+    return cls, masks
+
+
+def _limits(ix: Index) -> np.ndarray:
+    return np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                     for r in ix.problem.requests], dtype=np.int64)
+
+
+def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):
+    """(request, responder, metres, unexplored) from each request's k nearest responders of
+    its class (`_classes`), plus, when `per_task` > 0, each responder's `per_task *
+    max_tasks` nearest requests of each class it may serve (so that far-reaching responders
+    are linked to enough work). `unexplored[r]` is a lower bound on the metres of any
+    responder of r's class not among its k nearest (BIG_M when all within reach were seen)."""
     nj = len(ix.j_lon)
-    unexplored = np.full(len(problem.requests), geo.BIG_M, dtype=np.int64)
+    unexplored = np.full(len(ix.problem.requests), geo.BIG_M, dtype=np.int64)
     empty = np.zeros(0, dtype=np.int64)
     if nj == 0 or len(reqs) == 0:
         return empty, empty, empty, unexplored
-    k = min(k, nj)
-    reach = float(ix.j_radius.max())
-    j_tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
-    dist, idx = j_tree.query(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]), k=k,
-                             distance_upper_bound=geo.chord_for(reach), workers=-1)
-    dist, idx = dist.reshape(len(reqs), k), idx.reshape(len(reqs), k)
-    found = idx < nj
-    pr = np.repeat(reqs, found.sum(axis=1))
-    pj = idx[found].astype(np.int64)
+    limit = _limits(ix)
+    cls, masks = _classes(ix, reqs)
+    j_points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    r_points = geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs])
+    out_r, out_j = [], []
+    for c, mask in enumerate(masks):
+        js = np.flatnonzero(mask)
+        rs = np.flatnonzero(cls == c)
+        if len(js) == 0:
+            continue
+        reach = float(ix.j_radius[js].max())
+        kc = min(k, len(js))
+        dist, idx = cKDTree(j_points[js]).query(
+            r_points[rs], k=kc, distance_upper_bound=geo.chord_for(reach))
+        dist, idx = dist.reshape(len(rs), kc), idx.reshape(len(rs), kc)
+        found = idx < len(js)
+        out_r.append(np.repeat(reqs[rs], found.sum(axis=1)))
+        out_j.append(js[idx[found]])
+        full = found[:, -1]
+        # the chord never exceeds the arc; a metre of slack covers the rounding to metres
+        edge = np.where(full, np.floor(np.where(full, dist[:, -1], 0)) - 1, geo.BIG_M)
+        edge = edge.astype(np.int64)
+        open_ = full & (edge <= np.minimum(limit[reqs[rs]], int(reach)))
+        unexplored[reqs[rs][open_]] = edge[open_]
+        if per_task > 0:
+            r_tree = cKDTree(r_points[rs])
+            want = np.ceil(per_task * np.minimum(ix.j_tasks_left[js], 64))
+            want = np.minimum(want, len(rs)).astype(np.int64)
+            for kk in np.unique(want):
+                sub = js[want == kk]
+                rad = geo.chord_for(int(ix.j_radius[sub].max()))
+                _, idx = r_tree.query(j_points[sub], k=int(kk), distance_upper_bound=rad)
+                idx = idx.reshape(len(sub), int(kk))
+                found = idx < len(rs)
+                out_j.append(np.repeat(sub, found.sum(axis=1)))
+                out_r.append(reqs[rs][idx[found]])
+    if not out_r:
+        return empty, empty, empty, unexplored
+    pr, pj = np.concatenate(out_r), np.concatenate(out_j)
+    key = np.unique(pr * nj + pj)
+    pr, pj = key // nj, key % nj
     metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
-    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-                      for r in problem.requests], dtype=np.int64)
-    full = found[:, -1]
-    # the chord never exceeds the arc; a metre of slack covers the rounding to whole metres
-    edge = np.where(full, np.floor(np.where(full, dist[:, -1], 0)) - 1, geo.BIG_M)
-    edge = edge.astype(np.int64)
-    open_ = full & (edge <= np.minimum(limit[reqs], int(reach)))
-    unexplored[reqs[open_]] = edge[open_]
     keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
     return pr[keep], pj[keep], metres[keep], unexplored
 
 
 def build_candidates(ix: Index, knn: int | None = None,
-                     only: np.ndarray | None = None) -> Candidates:
+                     only: np.ndarray | None = None, per_task: float = 0.0) -> Candidates:
     """All feasible pairs; with `knn`, only those among each request's knn nearest
-    responders (Candidates.r_unexplored then bounds what was not looked at). `only` limits
-    the pairs to some requests (units are always built for every open request)."""
-    problem = ix.problem
-    reqs = problem.requests
-    nr, nj = len(reqs), len(ix.j_lon)
+    responders of its class and (with `per_task`) each responder's nearest requests
+    (Candidates.r_unexplored then bounds what was not looked at). `only` limits the pairs
+    to some requests (units are always built for every open request)."""
+    nr = len(ix.problem.requests)
     open_reqs = np.flatnonzero(~ix.r_fixed) if only is None else only
     if knn is None:
         pr, pj, metres = _near_pairs(ix, open_reqs)
         unexplored = np.full(nr, geo.BIG_M, dtype=np.int64)
     else:
-        pr, pj, metres, unexplored = _knn_pairs(ix, open_reqs, knn)
+        pr, pj, metres, unexplored = _knn_pairs(ix, open_reqs, knn, per_task)
     mask = np.zeros(nr, dtype=bool)
     mask[open_reqs] = True
     pr, pj, metres, minutes = _apply_travel(ix, pr, pj, metres, mask)
+    return replace(feasible_pairs(ix, pr, pj, metres, minutes), r_unexplored=unexplored)
+
+
+def feasible_pairs(ix: Index, pr, pj, metres, minutes) -> Candidates:
+    """Candidates from (request, responder) pairs already within distance: every other
+    static rule applied (units are built for every open request)."""
+    problem = ix.problem
+    reqs = problem.requests
+    nj = len(ix.j_lon)
     # request-level filters (shared by every slot of a team), each evaluated only on the
     # pairs it can reject
     keep = np.ones(len(pr), dtype=bool)
@@ -216,19 +286,17 @@ def build_candidates(ix: Index, knn: int | None = None,
     needs = np.array([r.needs_clearance for r in reqs], dtype=bool)
     sub = np.flatnonzero(needs[pr])
     if len(sub):
-        keep[sub] &= _member(ix, pj[sub], [r.zone_id for r in reqs], pr[sub],
-                             lambda j: j.zone_clearances)
+        keep[sub] &= _member(ix, pj[sub], pr[sub], "zone")
     any_cat = np.array([j.categories is None for j in problem.responders], dtype=bool)
     sub = np.flatnonzero(~any_cat[pj])
     if len(sub):
-        keep[sub] &= _member(ix, pj[sub], [r.category for r in reqs], pr[sub],
-                             lambda j: j.categories or ())
+        keep[sub] &= _member(ix, pj[sub], pr[sub], "category")
     dur, qty = request_arrays(ix)["dur"], request_arrays(ix)["qty"]
     keep &= ((ix.j_tasks_left[pj] >= 1) & (qty[pr] <= ix.j_load_left[pj])
              & (dur[pr] + 2 * minutes <= ix.j_minutes_left[pj]))
     keep &= fundable(ix)[pr]
     pr, pj, metres, minutes = pr[keep], pj[keep], metres[keep], minutes[keep]
-    return replace(_expand_units(ix, pr, pj, metres, minutes), r_unexplored=unexplored)
+    return _expand_units(ix, pr, pj, metres, minutes)
 
 
 def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:
@@ -290,31 +358,38 @@ def sort_pairs(cand: Candidates) -> Candidates:
     return cand.take(order)
 
 
-def _member(ix: Index, pj: np.ndarray, r_names: list, pr: np.ndarray, names_of) -> np.ndarray:
-    """Per pair: whether responder pj lists the request's name (zone, category, community)."""
-    codes = {n: i for i, n in enumerate(sorted({n for n in r_names if n is not None}))}
-    if not codes:
-        return np.zeros(len(pj), dtype=bool)
-    r_code = np.array([codes.get(n, -1) if n is not None else -1 for n in r_names],
-                      dtype=np.int64)[pr]
-    nj, nc = len(ix.j_lon), len(codes)
-    member = np.zeros((nj, nc), dtype=bool)  # nj x names: small next to the pair arrays
-    for ji, j in enumerate(ix.problem.responders):
-        for n in names_of(j):
-            if n in codes:
-                member[ji, codes[n]] = True
-    return (r_code >= 0) & member[pj, np.maximum(r_code, 0)]
+_NAMES = {"zone": ("zone_id", "zone_clearances"), "category": ("category", "categories"),
+          "community": ("community_id", "community_ids")}
+
+
+def _member(ix: Index, pj: np.ndarray, pr: np.ndarray, what: str) -> np.ndarray:
+    """Per pair: whether responder pj lists the request's name (zone, category, community).
+    The per-request codes and the responder x name table are built once per problem."""
+    cached = ix.masks.get(("member", what))
+    if cached is None or cached[0] is not ix.problem.requests:
+        r_attr, j_attr = _NAMES[what]
+        r_names = [getattr(r, r_attr) for r in ix.problem.requests]
+        codes = {n: i for i, n in enumerate(sorted({n for n in r_names if n is not None}))}
+        r_code = np.array([codes.get(n, -1) if n is not None else -1 for n in r_names],
+                          dtype=np.int64)
+        member = np.zeros((len(ix.j_lon), max(len(codes), 1)), dtype=bool)  # nj x names
+        for ji, j in enumerate(ix.problem.responders):
+            for n in getattr(j, j_attr) or ():
+                if n in codes:
+                    member[ji, codes[n]] = True
+        prev = np.array([ix.resp_pos.get(r.previous_responder, -1) if r.previous_responder
+                         else -1 for r in ix.problem.requests], dtype=np.int64)
+        cached = ix.masks[("member", what)] = (ix.problem.requests, r_code, member, prev)
+    _, r_code, member, _ = cached
+    code = r_code[pr]
+    return (code >= 0) & member[pj, np.maximum(code, 0)]
 
 
 def pair_secondary(ix: Index, pr, pj, metres) -> np.ndarray:
     """Travel cost minus preference bonuses per pair, in milli-points (rounded)."""
-    problem = ix.problem
-    p = problem.params
-    prev = np.array([ix.resp_pos.get(r.previous_responder, -1) if r.previous_responder
-                     else -1 for r in problem.requests], dtype=np.int64)
-    cont = prev[pr] == pj
-    same = _member(ix, pj, [r.community_id for r in problem.requests], pr,
-                   lambda j: j.community_ids)
+    p = ix.problem.params
+    same = _member(ix, pj, pr, "community")
+    cont = ix.masks[("member", "community")][3][pr] == pj
     sec = (p.travel_weight_per_km * metres - 1000 * p.continuity_bonus * cont
            - 1000 * p.same_community_bonus * same)
     return np.rint(sec).astype(np.int64)

@@ -1,34 +1,44 @@
-"""The count variant on each request's nearest responders only, proven optimal for all.
+"""The count variant on a few pairs per request, proven optimal for every pair.
 
-Solving the flow on the k nearest feasible responders per request is much faster than on
-every pair. Optimality for the full problem is then certified from node potentials: the
-shortest-path distances d (<= 0) in the residual graph of the restricted optimum. A left-out
-pair (u, j) could only improve the plan if its reduced cost `cost(u, j) + d(u) - d(j)` were
-negative; since d(j) <= 0 and every left-out pair of u costs at least
-`lb(u) = tw * (metres to u's nearest unexplored responder) - largest bonus`, the check
-`lb(u) + d(u) >= 0` proves it for all of them. Requests that fail it get more neighbours
-and the flow is solved again; the last resort looks at every responder in reach.
+The flow is solved on a restricted set of pairs (each request's nearest responders of its
+class, and each responder's nearest requests), then certified for the full problem from node
+potentials: the shortest-path distances d (<= 0) of the residual graph at the restricted
+optimum. With prices q(u) = -d(u) per request and p(j) = -d(j) per responder, a left-out pair
+(u, j) could only improve the plan if its reduced cost `cost(u, j) - q(u) + p(j)` were
+negative. Pricing finds every such pair without forming all pairs: since `cost(u, j) >= tw *
+metres - bonus(u)`, only responders within `(q(u) + bonus(u) - p(j)) / tw` metres of u (and
+within reach) can be at fault, and those are fetched by ball queries in KD-trees of
+responders grouped by price. The pairs at fault join the restricted set (the most negative
+few per request) and the flow is solved again, until none is left: the plan is then optimal
+for all pairs (column generation). Responders the restricted flow never saw get the highest
+price their sink arcs allow, `q(sink) + cost of their first task`.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
-from solver.candidates import Candidates, build_candidates
-from solver.flow import FlowResult, solve_flow
+from solver.candidates import (
+    Candidates,
+    _classes,
+    build_candidates,
+    feasible_pairs,
+    pair_secondary,
+)
+from solver.flow import VOLUNTEER, FlowResult, solve_flow
 from solver.index import BIG, Index
-from solver.problem import KINDS
 
-VOLUNTEER = KINDS.index("volunteer")
-
-FIRST_K = 16
-ROUNDS = 3
-SAMPLE = 500   # requests looked at to decide whether the nearest responders will do
-GIVE_UP = 0.1  # share of requests left uncertified after the first round that means "stop"
+FIRST_K = 16         # nearest responders of its class per request in the first round
+PER_TASK = 4.0       # nearest requests per task slot for each responder, per class
+ADD_PER_REQUEST = 20  # pairs at fault joining the restricted set per request and round
+REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing tree per band
+PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
+_COST_LIMIT = 2**62
 
 
 def potentials(nodes: int, arcs) -> np.ndarray | None:
@@ -61,90 +71,220 @@ def potentials(nodes: int, arcs) -> np.ndarray | None:
     return None  # a negative cycle: the flow was not optimal (should not happen)
 
 
-def uncertified(ix: Index, cand: Candidates, res: FlowResult) -> np.ndarray:
-    """Requests whose left-out responders might still improve the plan."""
-    open_ = cand.r_unexplored[cand.u_req] < geo.BIG_M
-    if not open_.any():
-        return np.zeros(0, dtype=np.int64)
-    d = potentials(res.nodes, res.arcs)
-    if d is None:
-        return cand.u_req[open_]
+def _bonus_milli(ix: Index) -> np.ndarray:
+    """Per request, the most any pair's bonuses can take off its travel cost (milli-points)."""
     p = ix.problem.params
-    if res.optimal:
-        lb = np.floor((np.floor(p.travel_weight_per_km * cand.r_unexplored[cand.u_req])
-                       - 1000 * (p.continuity_bonus + p.same_community_bonus) - 1)
-                      / res.cost_unit)
-    else:
-        lb = np.zeros(len(cand.u_req))
+    return np.array([1000 * (p.continuity_bonus * (r.previous_responder is not None)
+                             + p.same_community_bonus * (r.community_id is not None))
+                     for r in ix.problem.requests], dtype=np.float64)
+
+
+def full_costing(ix: Index) -> tuple[int, int, bool]:
+    """flow_costing's (g, scale, exact) valid for every pair of the problem, from bounds
+    alone: g divides any pair's or task's cost, and scale exceeds the largest difference in
+    secondary cost between two flows over all pairs, so a restricted flow priced with it is
+    ordered exactly as the full one."""
+    p = ix.problem.params
+    fw = int(round(1000 * p.fairness_weight))
+    parts = [fw, 1000 * p.continuity_bonus, 1000 * p.same_community_bonus,
+             p.travel_weight_per_km]
+    g = 1
+    if all(float(x).is_integer() for x in parts):
+        g = max(1, int(np.gcd.reduce(np.array([int(x) for x in parts], dtype=np.int64))))
+    open_ = np.flatnonzero(~ix.r_fixed)
+    n_units = len(open_)
+    reach = float(ix.j_radius.max(initial=0))
+    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                      for r in ix.problem.requests], dtype=np.float64)[open_]
+    far = np.rint(p.travel_weight_per_km * np.minimum(limit, reach)).astype(np.int64)
+    bonus = np.ceil(_bonus_milli(ix)[open_]).astype(np.int64) + 1  # rint's half, rounded up
+    sec_range = int((far // g).sum() + (-(-bonus // g)).sum())
+    # a volunteer's fairness over at most its tasks left (and at most every request)
+    vol = (ix.j_kind == VOLUNTEER) & (fw > 0)
+    cap = np.minimum(ix.j_tasks_left[vol], n_units).astype(object)
+    fixed = ix.j_fixed_tasks[vol].astype(object)
+    fair = int(sum(fw * (c * f + c * (c - 1) // 2) for c, f in zip(cap, fixed, strict=True)))
+    scale = sec_range + fair // g + 1
+    levels = len({ix.r_weight[int(r)] for r in open_})
+    nodes = 2 + n_units + len(ix.j_lon)
+    top = levels * scale + int(far.max(initial=0)) // g + int(bonus.max(initial=0)) // g
+    return g, scale, top * (nodes + 1) < _COST_LIMIT
+
+
+def prices(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray, g: int):
+    """(q per request, p per responder) from the potentials; responders absent from the
+    graph get the most their sink arcs allow."""
     n_units = len(cand.u_req)
-    d_unit = d[2 + np.arange(n_units)]
-    # a responder outside u's neighbours has potential at most d(t) if it has work (its
-    # used sink arc runs backwards from t) or is absent from the graph (we may give it d(t));
-    # idle ones present in the graph have their own d(j)
+    q = np.zeros(len(ix.problem.requests), dtype=np.int64)
+    q[cand.u_req] = -d[2 + np.arange(n_units)]
+    fw = int(round(1000 * ix.problem.params.fairness_weight))
+    first = np.where((ix.j_kind == VOLUNTEER) & (fw > 0), fw * ix.j_fixed_tasks, 0) // g
+    p = -int(d[1]) + first
     js = np.unique(cand.p_resp)
-    busy = np.zeros(len(js), dtype=bool)
-    served = res.chosen[res.chosen >= 0]
-    busy[np.searchsorted(js, cand.p_resp[served])] = True
-    d_resp = d[2 + n_units + np.arange(len(js))]
-    top = max(int(d[1]), int(d_resp[~busy].max(initial=d[1])))
-    return np.unique(cand.u_req[open_ & (lb + d_unit - top < 0)])
+    p[js] = -d[2 + n_units + np.arange(len(js))]
+    return q, p
 
 
-def _merge(old: Candidates, new: Candidates, reqs: np.ndarray) -> Candidates:
-    """Old pairs, with those of `reqs` replaced by the new ones."""
-    keep = np.flatnonzero(~np.isin(old.p_req, reqs))
-    add = np.flatnonzero(np.isin(new.p_req, reqs))
-    merged = old.take(keep)
-    cat = {f: np.concatenate([getattr(merged, f), getattr(new, f)[add]])
-           for f in ("p_unit", "p_req", "p_resp", "p_metres", "p_minutes", "p_sec")}
-    unexplored = old.r_unexplored.copy()
-    unexplored[reqs] = new.r_unexplored[reqs]
-    return replace(merged, **cat, p_id=np.arange(len(cat["p_unit"]), dtype=np.int64),
-                   r_unexplored=unexplored)
+def _chord(metres: np.ndarray) -> np.ndarray:
+    arc = np.minimum(metres + 1.0, np.pi * geo.EARTH_RADIUS_M)
+    return 2 * geo.EARTH_RADIUS_M * np.sin(arc / (2 * geo.EARTH_RADIUS_M)) + 1e-3
 
 
-def _promising(ix: Index) -> bool:
-    """Whether the nearest responders are likely to be enough, judged on a sample of
-    requests: the k-th nearest responder must be farther than what fairness and bonuses could
-    make worth travelling (in metres) beyond the nearest one."""
-    p = ix.problem.params
-    open_reqs = np.flatnonzero(~ix.r_fixed)
-    nj = len(ix.j_lon)
-    if len(open_reqs) == 0 or nj <= FIRST_K:
-        return True
-    if p.travel_weight_per_km <= 0:
-        return False
-    sample = open_reqs[:: max(1, len(open_reqs) // SAMPLE)]
-    tree = cKDTree(geo.to_sphere(ix.j_lon, ix.j_lat))
-    dist, _ = tree.query(geo.to_sphere(ix.r_lon[sample], ix.r_lat[sample]), k=FIRST_K)
-    vol = ix.j_kind == VOLUNTEER
-    steps = int(np.minimum(ix.j_tasks_left[vol], len(open_reqs)).max(initial=1)) - 1
-    worth = (p.fairness_weight * steps + p.continuity_bonus + p.same_community_bonus) \
-        / p.travel_weight_per_km * 1000
-    return bool(np.median(dist[:, -1]) > np.median(dist[:, 0]) + worth)
+def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
 
 
-def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult] | None:
-    """Candidates actually used and the certified flow result on them; None when the
-    nearest responders are unlikely to suffice (the caller then takes every pair)."""
-    if not _promising(ix):
+def _price_groups(level: np.ndarray, width: float) -> list[np.ndarray]:
+    """Responders split, in order of `level`, wherever the level rises past the first of the
+    group by more than `width`."""
+    order = np.argsort(level, kind="stable")
+    lv = level[order]
+    cuts, base = [], lv[0] if len(lv) else 0.0
+    for i in np.flatnonzero(np.diff(lv) > 0) + 1:  # only where the level changes
+        if lv[i] - base > width:
+            cuts.append(i)
+            base = lv[i]
+    return np.split(order, cuts)
+
+
+def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarray,
+                r_points: np.ndarray, big_q: np.ndarray, unexplored: np.ndarray,
+                limit: np.ndarray, j_points: np.ndarray):
+    """(request, responder, metres) within reach for every pair of `reqs` x `group` that
+    can be at fault (see at_fault), or None."""
+    if len(group) == 0 or len(reqs) == 0:
         return None
-    k = FIRST_K
-    cand = build_candidates(ix, knn=k)
-    for round_ in range(ROUNDS + 1):
-        res = solve_flow(ix, cand, keep_arcs=True)
-        todo = uncertified(ix, cand, res)
-        if len(todo) == 0:
-            return cand, res
-        if round_ == 0 and len(todo) > GIVE_UP * len(cand.u_req):
-            return None
-        k *= 4
-        last = round_ == ROUNDS - 1 or k >= len(ix.j_lon)
-        more = build_candidates(ix, knn=None if last else k, only=todo)
-        cand = _merge(cand, more, todo)
-    res = solve_flow(ix, cand, keep_arcs=True)
-    res.optimal = res.optimal and len(uncertified(ix, cand, res)) == 0
-    return cand, res
+    lo = float(level[group].min())
+    w = level[group] - lo
+    reach = float(ix.j_radius[group].max())
+    room = big_q - lo
+    sel = np.flatnonzero((room > 0) & (room + 1.0 >= unexplored[reqs]))
+    if len(sel) == 0:
+        return None
+    cap = np.hypot(_chord(np.minimum(limit[reqs[sel]], reach)), float(w.max()))
+    rad = np.minimum(room[sel] + 1.0, cap)
+    tree = cKDTree(np.column_stack([j_points[group], w]))
+    x = np.column_stack([r_points[sel], np.zeros(len(sel))])
+    hits = tree.query_ball_point(x, rad, return_sorted=False)
+    counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+    if counts.sum() == 0:
+        return None
+    pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                           count=int(counts.sum()))]
+    pr = np.repeat(reqs[sel], counts)
+    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+    return pr[keep], pj[keep], metres[keep]
+
+
+def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
+             per_request: int = ADD_PER_REQUEST) -> tuple[Candidates | None, int]:
+    """(new pairs with negative reduced cost, the most negative `per_request` per request,
+    or None; how many requests have one).
+
+    A pair (u, j) can be at fault only if `tw * metres < Q(u) - P(j)` with Q(u) = (q(u) *
+    g + bonus(u)) / tw and P(j) = p(j) * g / tw (both in metres, rounded generously). Within
+    a group of responders whose P lies in [lo, lo + width], each responder is a point in four
+    dimensions (its place, and P(j) - lo) and a ball of radius Q(u) - lo around (u's place,
+    0) holds every such pair (the 4-D distance never exceeds metres + P(j) - lo)."""
+    prm = ix.problem.params
+    nj = len(ix.j_lon)
+    unexplored = cand.r_unexplored
+    reqs = np.flatnonzero((unexplored < geo.BIG_M) & ~ix.r_fixed)
+    if len(reqs) == 0 or nj == 0:
+        return None, 0
+    tw = float(prm.travel_weight_per_km)
+    per_m = tw if tw > 0 else 1.0  # with no travel cost only the reach bounds the search
+    bonus = _bonus_milli(ix)
+    have = np.sort(cand.p_req * nj + cand.p_resp)
+    travel = np.sort(np.array([ix.req_pos[t.request] * nj + ix.resp_pos[t.responder]
+                               for t in ix.problem.travel or ()], dtype=np.int64))
+    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                      for r in ix.problem.requests], dtype=np.float64)
+    level = p.astype(np.float64) * g / per_m if tw > 0 else np.zeros(nj)
+    big_q = ((q[reqs] + 1).astype(np.float64) * g + bonus[reqs]) / per_m
+    if tw <= 0:  # any price below q(u) + bonus(u) may be at fault, at any distance in reach
+        big_q = np.where(q[reqs].astype(np.float64) * g + g + bonus[reqs]
+                         > p.min() * g, np.inf, -np.inf)
+    r_points = geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs])
+    j_points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    cls, masks = _classes(ix, reqs)
+    reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
+    out_r, out_j, out_m = [], [], []
+    for c, mask in enumerate(masks):
+        in_c = np.flatnonzero(cls == c)
+        for band in np.unique(reach_band[mask]):
+            js = np.flatnonzero(mask & (reach_band == band))
+            for group in _price_groups(level[js], PRICE_WIDTH_M):
+                found = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
+                                    big_q[in_c], unexplored, limit, j_points)
+                if found is None:
+                    continue
+                pr, pj, metres = found
+                # the exact reduced cost, before the (slower) remaining static rules
+                keep = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj] < 0
+                out_r.append(pr[keep])
+                out_j.append(pj[keep])
+                out_m.append(metres[keep])
+    if not out_r:
+        return None, 0
+    pr, pj, metres = (np.concatenate(a) for a in (out_r, out_j, out_m))
+    key = pr * nj + pj
+    fresh = ~_in_sorted(have, key) & ~_in_sorted(travel, key)
+    pr, pj, metres = pr[fresh], pj[fresh], metres[fresh]
+    new = feasible_pairs(ix, pr, pj, metres, geo.travel_minutes(metres, ix.j_speed[pj]))
+    rc = new.p_sec // g - q[new.p_req] + p[new.p_resp]
+    bad = np.flatnonzero(rc < 0)
+    if len(bad) == 0:
+        return None, 0
+    bad = bad[np.lexsort((rc[bad], new.p_req[bad]))]
+    r = new.p_req[bad]
+    first = np.searchsorted(r, r, side="left")
+    bad = bad[np.arange(len(bad)) - first < per_request]
+    return new.take(bad), len(np.unique(r))
+
+
+def _join(old: Candidates, new: Candidates) -> Candidates:
+    cat = {f: np.concatenate([getattr(old, f), getattr(new, f)])
+           for f in ("p_unit", "p_req", "p_resp", "p_metres", "p_minutes", "p_sec")}
+    return replace(old, **cat, p_id=np.arange(len(cat["p_unit"]), dtype=np.int64))
+
+
+def _explainable(ix: Index, cand: Candidates, res: FlowResult) -> Candidates:
+    """The candidates with every pair of the unserved requests that have none yet but were
+    not fully explored, so their reasons (outranked, not out of range) come out right. The
+    new pairs go at the end: the flow's pair indices stay valid."""
+    has = np.zeros(len(ix.problem.requests), dtype=bool)
+    has[cand.p_req] = True
+    served = np.zeros(len(ix.problem.requests), dtype=bool)
+    served[cand.u_req[res.chosen >= 0]] = True
+    todo = np.flatnonzero(~has & ~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
+    if len(todo) == 0:
+        return cand
+    return _join(cand, build_candidates(ix, only=todo))
+
+
+def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult]:
+    """Candidates actually used and the flow result on them, optimal for every pair when
+    `optimal` (it is unless the costs cannot be held exactly in int64)."""
+    g, scale, exact = costing = full_costing(ix)
+    cand = build_candidates(ix, knn=FIRST_K, per_task=PER_TASK)
+    while True:
+        res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+        d = potentials(res.nodes, res.arcs)
+        if d is None:  # cannot happen for an optimal flow; fall back to every pair
+            break
+        q, p = prices(ix, cand, res, d, g)
+        new, _ = at_fault(ix, cand, q, p, g)
+        if new is None:
+            res.arcs = ()
+            return _explainable(ix, cand, res), res
+        cand = _join(cand, new)
+    cand = build_candidates(ix)
+    return cand, solve_flow(ix, cand, costing=costing)
 
 
 def count_variant_likely(ix: Index) -> bool:

@@ -1,0 +1,127 @@
+"""Column generation for the count variant: a few pairs per request, optimal for all pairs."""
+
+import random
+
+import numpy as np
+from conftest import problem, req, resp
+
+from bench.instances import generate
+from solver import Problem, solve
+from solver.candidates import build_candidates
+from solver.certify import at_fault, full_costing, potentials, prices, solve_nearest
+from solver.check import check
+from solver.check import objective as check_objective
+from solver.flow import solve_flow
+from solver.index import build_index
+
+CATS = ["medicine_delivery", "meal_delivery", "elder_care_visit"]
+
+
+def _tight_city(seed: int, n_req: int = 120, n_resp: int = 30) -> Problem:
+    """Clustered requests, too few task slots, mixed radii, categories, qualifications,
+    own distance limits, communities, previous responders and a road-distance entry."""
+    rng = random.Random(seed)
+    reqs = []
+    for i in range(n_req):
+        cat = rng.choice(CATS)
+        reqs.append(req(
+            f"r{i}", rng.gauss(3000 * (i % 3), 900), category=cat,
+            urgency=rng.choice(["normal"] * 6 + ["urgent", "emergency"]),
+            resident_tags=rng.sample(["elderly", "child", "disabled"], rng.randint(0, 2)),
+            qualifications=["elder_care"] if cat == "elder_care_visit" else [],
+            community_id=rng.choice(["c1", "c2", None]),
+            max_distance_m=rng.choice([None, None, 2500]),
+            previous_responder=f"v{rng.randrange(n_resp)}" if rng.random() < 0.2 else None))
+    resps = [resp(f"v{j}", rng.uniform(-2000, 8000), radius_m=rng.choice([1500, 3000, 7000]),
+                  max_tasks=rng.randint(1, 4),
+                  kind=rng.choice(["volunteer", "volunteer", "social_worker", "organization"]),
+                  qualifications=rng.sample(["elder_care", "escort"], rng.randint(0, 2)),
+                  categories=rng.choice([None, None, CATS[:2], CATS[2:]]),
+                  community_ids=[rng.choice(["c1", "c2"])]) for j in range(n_resp)]
+    travel = [{"responder": "v0", "request": "r0", "minutes": 9, "metres": 2100}]
+    return problem(reqs, resps, travel=travel)
+
+
+def _objective(p: Problem, plan) -> float:
+    return check_objective(p.to_dict(), plan.to_dict())
+
+
+def _full_flow_objective(p: Problem) -> tuple[float, int]:
+    """(objective, served weight) of one flow over every pair, priced like the pruned one."""
+    from solver.assemble import to_assignments
+    from solver.engine import flow_choices
+    from solver.objective import objective
+
+    ix = build_index(p)
+    cand = build_candidates(ix)
+    res = solve_flow(ix, cand, costing=full_costing(ix))
+    return objective(p, to_assignments(ix, cand, flow_choices(cand, res.chosen))), \
+        res.served_bound
+
+
+def test_pruned_flow_equals_full_flow_on_tight_cities():
+    """On capacity-starved random cities the certified plan has the all-pairs optimum's
+    objective, is feasible, and used fewer pairs."""
+    for seed in range(8):
+        p = _tight_city(seed)
+        ix = build_index(p)
+        cand, res = solve_nearest(ix)
+        assert res.optimal
+        plan = solve(p, time_limit=10)
+        assert plan.status == "optimal" and plan.method == "flow"
+        assert check(p.to_dict(), plan.to_dict()) == []
+        full_obj, full_served = _full_flow_objective(p)
+        assert res.served_bound == full_served
+        assert abs(_objective(p, plan) - full_obj) < 1e-9, seed
+
+
+def test_first_round_alone_is_not_optimal_and_pricing_sees_it():
+    """With the nearest few responders only, the flow serves less than it could; pricing
+    finds pairs with negative reduced cost (the certificate is what makes it exact)."""
+    reqs = [req(f"r{i}", 0) for i in range(30)]
+    near = [resp(f"n{j}", j * 10, max_tasks=1) for j in range(16)]
+    far = [resp(f"f{j}", 1000 + j * 10, max_tasks=5) for j in range(20)]
+    p = problem(reqs, near + far)
+    ix = build_index(p)
+    costing = full_costing(ix)
+    cand = build_candidates(ix, knn=4)
+    res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+    assert int((res.chosen >= 0).sum()) < 30
+    q, pr = prices(ix, cand, res, potentials(res.nodes, res.arcs), costing[0])
+    new, n_requests = at_fault(ix, cand, q, pr, costing[0])
+    assert new is not None and n_requests > 0
+    assert int((solve_nearest(ix)[1].chosen >= 0).sum()) == 30
+
+
+def test_far_idle_responder_is_found_for_an_unserved_request():
+    """An unserved request whose only free responder is far beyond its nearest ones gets it."""
+    reqs = [req(f"r{i}", i) for i in range(10)]
+    near = [resp(f"n{j}", 100 + j, max_tasks=1) for j in range(9)]
+    far = [resp("far", 4500, radius_m=5000, max_tasks=1)]
+    plan = solve(problem(reqs, near + far), time_limit=10)
+    assert plan.status == "optimal" and len(plan.assignments) == 10
+
+
+def test_unserved_request_explained_with_its_pairs():
+    """A request left out because its responders went to heavier work is 'outranked', even
+    when none of its pairs was needed by the flow."""
+    reqs = [req(f"e{i}", 0, urgency="emergency") for i in range(20)] + [req("n", 0)]
+    resps = [resp(f"v{j}", 10 * j, max_tasks=1) for j in range(20)]
+    plan = solve(problem(reqs, resps), time_limit=10)
+    assert plan.status == "optimal"
+    assert {u.request_id: u.reason for u in plan.unassigned} == {"n": "outranked"}
+
+
+def test_bench_city_small_matches_full_flow():
+    """The bench's city-like count instance (1,000 x 200): same objective as all pairs."""
+    d = generate(1000, 200, "count", 0)
+    p = Problem.from_dict(d)
+    plan = solve(p, time_limit=10)
+    assert plan.status == "optimal"
+    assert check(d, plan.to_dict()) == []
+    full_obj, _ = _full_flow_objective(p)
+    assert abs(_objective(p, plan) - full_obj) < 1e-6
+    ix = build_index(p)
+    cand, _ = solve_nearest(ix)
+    assert len(cand.p_unit) < 0.7 * len(build_candidates(ix).p_unit)
+    assert np.all(cand.p_metres >= 0)

@@ -367,8 +367,7 @@ def build_problem(
     problem = solver.Problem.from_dict(
         {
             "origin": ctx.origin.isoformat(),
-            # Planned requests first: match_one diagnoses a request as if it were the
-            # problem's first (solver.match._no_fit), so live matching puts its request there.
+            # Planned requests first, then the fixed ones, in a stable order.
             "requests": [ctx.request_dicts[r.id] for r in planned]
             + [ctx.request_dicts[rid] for rid in sorted(fixed_requests)],
             "responders": [

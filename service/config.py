@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     # How long a responder has to accept or decline an offer before it times out.
     offer_timeout_s: int = Field(default=600, gt=0)
+    # Batch dispatch runs. Engine: auto = procrastinate on PostgreSQL, local on SQLite.
+    runs_engine: Literal["auto", "local", "procrastinate"] = "auto"
+    # Attempts per run (a lost worker or a failed solve counts one) before it is failed.
+    runs_max_attempts: int = Field(default=3, ge=1, le=100)
+    # How often a running run stamps its heartbeat and publishes progress.
+    runs_heartbeat_s: float = Field(default=1.0, gt=0)
+    # A running run whose heartbeat is older than this was lost with its process; also the
+    # age after which procrastinate counts a silent worker as stalled.
+    runs_stale_s: float = Field(default=30.0, gt=0)
+    # At most one run.progress event per run this often, when the best plan improved; 0: none.
+    runs_progress_event_s: float = Field(default=10.0, ge=0)
+    # Finished procrastinate jobs are deleted this many hours after they ended; 0: kept.
+    runs_job_retention_h: int = Field(default=168, ge=0)
     # Live matching keeps each community's responders and their load in memory; a state older
     # than this is rebuilt in the background (picks up writes made by other processes).
     live_cache_ttl_s: float = Field(default=60.0, gt=0)
@@ -42,7 +55,36 @@ class Settings(BaseSettings):
             raise ValueError("WUSHE_KEY_PEPPER must be set in production")
         return self
 
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> "Settings":
+        # A heartbeat as slow as the staleness limit would let the sweeper take a healthy run
+        # for lost and run it twice.
+        if self.runs_stale_s < 2 * self.runs_heartbeat_s:
+            raise ValueError(
+                f"WUSHE_RUNS_STALE_S ({self.runs_stale_s:g}) must be at least twice "
+                f"WUSHE_RUNS_HEARTBEAT_S ({self.runs_heartbeat_s:g})"
+            )
+        return self
+
+
+class InvalidSettings(ValueError):
+    """The environment holds a setting the service cannot start with; the message names it."""
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = "DATABASE_URL" if field in ("database_url", "DATABASE_URL") else f"WUSHE_{field}"
+        where = f"{name.upper()}={error['input']!r}: " if field else ""
+        lines.append(f"{where}{error['msg'].removeprefix('Value error, ')}")
+    return "invalid settings: " + "; ".join(lines)
+
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; a bad value raises InvalidSettings naming the variable and the rule."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(_explain(exc)) from None

@@ -3,30 +3,38 @@
 Each step is its own short transaction and the solver runs with none open. The plan is
 written in the final transaction only, so a process killed mid-run leaves the run `running`
 with no plan: its heartbeat goes stale and the sweeper re-queues it (or fails it after
-MAX_ATTEMPTS). While solving, a heartbeat thread stamps the run, publishes the solver's
-progress and turns a cancellation request (from any process) into the solver's stop event.
+WUSHE_RUNS_MAX_ATTEMPTS). While solving, a heartbeat thread stamps the run, publishes the
+solver's progress and turns a cancellation request (from any process) into the solver's stop
+event. Every change of state is also written to the events outbox (run.*, see publish.py) in
+the transaction that makes it.
 """
 
 import logging
-import os
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 import solver
+from service.config import get_settings
 from service.db import get_sessionmaker
 from service.runs import repository as repo
 from service.runs.models import DispatchRun
+from service.runs.publish import end, publish
 from service.types import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = int(os.environ.get("WUSHE_RUNS_MAX_ATTEMPTS", "3"))
-HEARTBEAT_S = float(os.environ.get("WUSHE_RUNS_HEARTBEAT_S", "1.0"))
-# A running run whose heartbeat is older than this was lost with its process.
-STALE_S = float(os.environ.get("WUSHE_RUNS_STALE_S", "30"))
+
+def max_attempts() -> int:
+    return get_settings().runs_max_attempts
+
+
+def stale_s() -> float:
+    """A running run whose heartbeat is older than this was lost with its process."""
+    return get_settings().runs_stale_s
 
 
 class RetryRun(Exception):
@@ -50,7 +58,7 @@ def execute(run_id: str, stop: threading.Event | None = None) -> str:
     state = _finish(run_id, plan, ctx_origin, not_open)
     if state == "succeeded" and _mode(run_id) == "commit":
         auto_commit(run_id)
-        state = _state(run_id)
+        state = state_of(run_id)
     return state
 
 
@@ -66,6 +74,7 @@ def auto_commit(run_id: str) -> None:
             run = repo.get_run(session, run_id, lock=True)
             if run is not None and run.state == "succeeded":
                 run.error = f"automatic commit failed: {type(exc).__name__}: {exc}"
+                publish(session, run, "run.commit_failed", error=run.error)
 
 
 class _tx:
@@ -85,10 +94,16 @@ class _tx:
             self.session.close()
 
 
-def _state(run_id: str) -> str:
+def state_of(run_id: str) -> str:
+    """The run's state now (``missing`` if there is no such run)."""
     with _tx() as session:
         run = repo.get_run(session, run_id)
         return run.state if run is not None else "missing"
+
+
+def queued_run_ids() -> list[str]:
+    with _tx() as session:
+        return [r.id for r in repo.runs_in(session, ["queued"])]
 
 
 def _mode(run_id: str) -> str:
@@ -106,15 +121,16 @@ def _claim(run_id: str) -> str:
             return run.state
         now = utcnow()
         if run.cancel_requested:
-            run.state, run.phase, run.finished_at = "cancelled", "done", now
+            end(session, run, "cancelled", now)
             return run.state
-        if run.attempts >= MAX_ATTEMPTS:
-            run.state, run.phase, run.finished_at = "failed", "done", now
-            run.error = f"gave up after {run.attempts} attempts; last: {run.error or 'unknown'}"
+        if run.attempts >= max_attempts():
+            error = f"gave up after {run.attempts} attempts; last: {run.error or 'unknown'}"
+            end(session, run, "failed", now, error=error)
             return run.state
         run.attempts += 1
         run.state, run.phase = "running", "loading"
         run.started_at = run.heartbeat_at = now
+        publish(session, run, "run.started")
         return run.state
 
 
@@ -149,17 +165,25 @@ def _solve(
         time_limit, seed = run.time_limit_s, run.seed
     latest: dict[str, Any] = {"requests_considered": considered}
     done = threading.Event()
+    settings = get_settings()
+    every = settings.runs_progress_event_s
+    told = {"at": time.monotonic(), "progress": dict(latest)}
 
     def on_progress(update: dict[str, Any]) -> None:
         latest.update({k: v for k, v in update.items() if k != "phase"})
 
     def beat() -> None:
-        while not done.wait(HEARTBEAT_S):
+        while not done.wait(settings.runs_heartbeat_s):
             try:
                 with _tx() as session:
-                    alive = repo.touch(session, run_id, utcnow(), progress=dict(latest))
+                    progress = dict(latest)
+                    alive = repo.touch(session, run_id, utcnow(), progress=progress)
                     if not alive or repo.cancel_requested(session, run_id):
                         stop.set()
+                    elif every and progress != told["progress"]:
+                        if time.monotonic() - told["at"] >= every:
+                            _tell_progress(session, run_id, progress)
+                            told.update(at=time.monotonic(), progress=progress)
             except Exception:
                 log.exception("dispatch run %s: heartbeat failed", run_id)
 
@@ -172,6 +196,14 @@ def _solve(
     finally:
         done.set()
         thread.join()
+
+
+def _tell_progress(session: Session, run_id: str, progress: dict[str, Any]) -> None:
+    """A run.progress event: at most one per WUSHE_RUNS_PROGRESS_EVENT_S, and only when the
+    solver's progress changed since the last one, so a long run does not flood the feed."""
+    run = repo.get_run(session, run_id)
+    if run is not None:
+        publish(session, run, "run.progress", progress=progress)
 
 
 def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str]) -> str:
@@ -198,8 +230,18 @@ def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str
             "best_objective": plan.objective,
             "bound": plan.bound,
         }
-        run.state = "cancelled" if run.cancel_requested else "succeeded"
-        run.phase, run.finished_at, run.heartbeat_at = "done", utcnow(), utcnow()
+        run.heartbeat_at = utcnow()
+        end(
+            session,
+            run,
+            "cancelled" if run.cancel_requested else "succeeded",
+            run.heartbeat_at,
+            status=plan.status,
+            objective=plan.objective,
+            bound=plan.bound,
+            assigned=sum(1 for a in body["assignments"] if not a.get("fixed")),
+            unassigned=len(body["unassigned"]),
+        )
         return run.state
 
 
@@ -210,41 +252,43 @@ def _give_back(run_id: str, error: str) -> bool:
         if run is None or run.state != "running":
             return False
         run.error = error
-        if run.attempts >= MAX_ATTEMPTS or run.cancel_requested:
-            run.state, run.phase, run.finished_at = "failed", "done", utcnow()
-            if run.cancel_requested:
-                run.state = "cancelled"
+        if run.cancel_requested:
+            end(session, run, "cancelled", utcnow())
+            return False
+        if run.attempts >= max_attempts():
+            end(session, run, "failed", utcnow())
             return False
         run.state, run.phase = "queued", "queued"
+        publish(session, run, "run.retrying", error=error)
         return True
 
 
 def lose_stale(now: datetime | None = None) -> list[str]:
-    """Running runs whose heartbeat stopped: queued again, or failed after MAX_ATTEMPTS.
+    """Running runs whose heartbeat stopped: queued again, or failed after the last attempt.
     Returns the ids queued again (the caller hands them to its engine)."""
     now = now or utcnow()
     requeued = []
     with _tx() as session:
-        for run_id in repo.stale_runs(session, now - timedelta(seconds=STALE_S)):
+        for run_id in repo.stale_runs(session, now - timedelta(seconds=stale_s())):
             run = repo.get_run(session, run_id, lock=True)
             if run is None or run.state != "running":
                 continue
-            if _requeue_lost(run, now):
+            if _requeue_lost(session, run, now):
                 requeued.append(run.id)
     return requeued
 
 
-def _requeue_lost(run: DispatchRun, now: datetime) -> bool:
+def _requeue_lost(session: Session, run: DispatchRun, now: datetime) -> bool:
     lost = f"lost: no heartbeat since {run.heartbeat_at.isoformat() if run.heartbeat_at else '-'}"
     run.error = lost
     if run.cancel_requested:
-        run.state, run.phase, run.finished_at = "cancelled", "done", now
+        end(session, run, "cancelled", now)
         return False
-    if run.attempts >= MAX_ATTEMPTS:
-        run.state, run.phase, run.finished_at = "failed", "done", now
-        run.error = f"{lost}; gave up after {run.attempts} attempts"
+    if run.attempts >= max_attempts():
+        end(session, run, "failed", now, error=f"{lost}; gave up after {run.attempts} attempts")
         return False
     run.state, run.phase = "queued", "queued"
+    publish(session, run, "run.retrying", error=lost)
     return True
 
 

@@ -3,8 +3,11 @@
 PostgreSQL: the job is deferred through the SQLAlchemy session's own psycopg connection
 (procrastinate's ``configure(connection=...)``), so it commits or rolls back with the run row.
 ``wushe worker`` (``run_worker()``) runs procrastinate's worker; on start and every minute it
-sweeps runs whose heartbeat went stale back into the queue (or fails them after
-MAX_ATTEMPTS). A failed attempt raises, and procrastinate's retry strategy runs the job again.
+sweeps (``sweep_async``): runs whose heartbeat went stale go back into the queue (or are
+failed after the last attempt), the procrastinate jobs of workers that died (procrastinate's
+own stalled-job check, by worker heartbeat) are ended instead of staying ``doing`` forever,
+every queued run gets a job if it has none, and finished jobs past their retention are
+deleted. A failed attempt raises, and procrastinate's retry strategy runs the job again.
 
 SQLite (the embedded default): after the run's transaction commits it goes to a small
 thread pool in the API process, so the one-command demo needs no other service. On start
@@ -15,8 +18,8 @@ queued again, so a run survives a restart of the API process.
 local or procrastinate.
 """
 
+import asyncio
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,15 +36,16 @@ from service.runs import executor
 log = logging.getLogger(__name__)
 
 QUEUE = "dispatch_runs"
+EXECUTE = "wushe.execute_run"
 LOCAL_WORKERS = 2
 RETRY_WAIT_S = 2
 
 
 def engine_name() -> str:
-    chosen = os.environ.get("WUSHE_RUNS_ENGINE", "auto")
-    if chosen != "auto":
-        return chosen
-    url = get_settings().database_url
+    settings = get_settings()
+    if settings.runs_engine != "auto":
+        return settings.runs_engine
+    url = settings.database_url
     return "procrastinate" if url.startswith("postgresql") else "local"
 
 
@@ -126,7 +130,7 @@ def resume() -> list[str]:
 
     with executor._tx() as session:
         for run in repo.runs_in(session, ["running"]):
-            executor._requeue_lost(run, utcnow())
+            executor._requeue_lost(session, run, utcnow())
         queued = [r.id for r in repo.runs_in(session, ["queued"])]
     pending_commits = executor.pending_commits()
     for run_id in queued:
@@ -173,9 +177,11 @@ def get_app():  # type: ignore[no-untyped-def]
     )
 
     @app.task(
-        name="wushe.execute_run",
+        name=EXECUTE,
         queue=QUEUE,
-        retry=procrastinate.RetryStrategy(max_attempts=executor.MAX_ATTEMPTS, wait=RETRY_WAIT_S),
+        retry=procrastinate.RetryStrategy(
+            max_attempts=get_settings().runs_max_attempts, wait=RETRY_WAIT_S
+        ),
     )
     def execute_run(run_id: str) -> None:
         # A worker runs sync tasks in threads; the run's own heartbeat and cancel check
@@ -184,8 +190,9 @@ def get_app():  # type: ignore[no-untyped-def]
 
     @app.periodic(cron="* * * * *", periodic_id="wushe.sweep_runs")
     @app.task(name="wushe.sweep_runs", queue=QUEUE, queueing_lock="wushe.sweep_runs")
-    def sweep_runs(timestamp: int) -> None:
-        sweep()
+    async def sweep_runs(timestamp: int) -> None:
+        # async: the sweep uses the worker's open app (its pool, its event loop)
+        await sweep_async(app)
 
     return app
 
@@ -193,7 +200,7 @@ def get_app():  # type: ignore[no-untyped-def]
 def _defer(session: Session, run_id: str) -> None:
     import procrastinate.exceptions
 
-    task = get_app().tasks["wushe.execute_run"]
+    task = get_app().tasks[EXECUTE]
     raw = session.connection().connection.driver_connection
     try:
         task.configure(connection=raw, queueing_lock=run_id).defer(run_id=run_id)
@@ -201,25 +208,106 @@ def _defer(session: Session, run_id: str) -> None:
         pass  # a job for this run is already waiting
 
 
-def sweep() -> list[str]:
-    """Lost runs back into the queue, each with a new job (procrastinate engine)."""
-    from service.runs import repository as repo
+def worker_timing() -> dict[str, float]:
+    """procrastinate's worker heartbeat, tied to WUSHE_RUNS_STALE_S: a worker silent for that
+    long is stalled (pruned by the next worker to start, its jobs ended by the sweep)."""
+    stale = get_settings().runs_stale_s
+    return {"update_heartbeat_interval": min(10.0, stale / 3), "stalled_worker_timeout": stale}
 
-    requeued = executor.lose_stale()
-    for run_id in executor.pending_commits(older_than_s=executor.STALE_S):
-        executor.auto_commit(run_id)
+
+async def sweep_async(app: Any) -> list[str]:
+    """One pass of the sweeper on an open procrastinate ``app``; the runs queued again.
+
+    1. runs whose heartbeat went stale: queued again, or failed after the last attempt;
+       commit-mode runs that finished without their commit are committed;
+    2. jobs of stalled workers (procrastinate's ``get_stalled_jobs``: status ``doing``, the
+       worker's heartbeat older than WUSHE_RUNS_STALE_S or the worker gone) whose run is no
+       longer running are ended: ``succeeded`` if the run got that far, else ``failed``. The
+       run itself is retried by step 1 with a job of its own; a job whose run still beats is
+       left alone (a slow worker, not a dead one);
+    3. every queued run without a waiting or running job gets one (the jobs of step 1, and
+       any lost between a run's re-queue and its job);
+    4. finished jobs older than WUSHE_RUNS_JOB_RETENTION_H are deleted.
+    The database work of the service runs in threads; nothing blocks the worker's loop.
+    """
+    settings = get_settings()
+    requeued = await asyncio.to_thread(executor.lose_stale)
+    pending = await asyncio.to_thread(executor.pending_commits, settings.runs_stale_s)
+    for run_id in pending:
+        await asyncio.to_thread(executor.auto_commit, run_id)
+    await _end_stalled_jobs(app, settings.runs_stale_s)
+    await _defer_missing(app)
+    if settings.runs_job_retention_h:
+        await app.job_manager.delete_old_jobs(
+            nb_hours=settings.runs_job_retention_h,
+            queue=QUEUE,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
     if requeued:
-        with executor._tx() as session:
-            for run_id in requeued:
-                if (run := repo.get_run(session, run_id)) is not None and run.state == "queued":
-                    _defer(session, run_id)
         log.info("dispatch runs queued again after losing their worker: %s", requeued)
     return requeued
 
 
+async def _end_stalled_jobs(app: Any, stale_s: float) -> list[int]:
+    from procrastinate.jobs import Status
+
+    ended = []
+    stalled = await app.job_manager.get_stalled_jobs(
+        queue=QUEUE, task_name=EXECUTE, seconds_since_heartbeat=stale_s
+    )
+    for job in stalled:
+        state = await asyncio.to_thread(executor.state_of, str(job.task_kwargs.get("run_id")))
+        if state == "running":
+            continue
+        status = Status.SUCCEEDED if state in ("succeeded", "committed") else Status.FAILED
+        try:
+            await app.job_manager.finish_job(job, status=status, delete_job=False)
+        except Exception:  # finished meanwhile by a worker that was only slow
+            log.warning("stalled job %s could not be ended", job.id, exc_info=True)
+            continue
+        log.info("stalled job %s of run %s ended %s", job.id, job.task_kwargs, status.value)
+        ended.append(job.id)
+    return ended
+
+
+async def _defer_missing(app: Any) -> list[str]:
+    import procrastinate.exceptions
+
+    covered = set()
+    for status in ("todo", "doing"):
+        for job in await app.job_manager.list_jobs_async(queue=QUEUE, task=EXECUTE, status=status):
+            covered.add(job.task_kwargs.get("run_id"))
+    queued = await asyncio.to_thread(executor.queued_run_ids)
+    deferred = []
+    for run_id in queued:
+        if run_id in covered:
+            continue
+        try:
+            await app.tasks[EXECUTE].configure(queueing_lock=run_id).defer_async(run_id=run_id)
+            deferred.append(run_id)
+        except procrastinate.exceptions.AlreadyEnqueued:
+            pass  # deferred meanwhile
+    return deferred
+
+
+def sweep() -> list[str]:
+    """One sweep outside a worker (opens the app for it); the runs queued again."""
+    app = get_app()
+
+    async def once() -> list[str]:
+        async with app.open_async():
+            return await sweep_async(app)
+
+    return asyncio.run(once())
+
+
 def work_until_idle() -> None:
     """Tests and one-off use: a worker that runs what is queued and returns."""
-    get_app().run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
+    get_app().run_worker(
+        queues=[QUEUE], wait=False, install_signal_handlers=False, **worker_timing()
+    )
 
 
 def run_worker(concurrency: int = 1) -> None:
@@ -228,8 +316,14 @@ def run_worker(concurrency: int = 1) -> None:
         raise RuntimeError(
             "the worker runs on PostgreSQL; with SQLite, runs execute inside `wushe serve`"
         )
-    sweep()
-    get_app().run_worker(queues=[QUEUE], concurrency=concurrency)
+    app = get_app()
+
+    async def work() -> None:
+        async with app.open_async():
+            await sweep_async(app)
+            await app.run_worker_async(queues=[QUEUE], concurrency=concurrency, **worker_timing())
+
+    asyncio.run(work())
 
 
 def apply_schema(connection: Any) -> None:

@@ -27,6 +27,7 @@ from service.requests.models import ServiceRequest
 from service.runs import repository as repo
 from service.runs import schemas
 from service.runs.models import DispatchRun
+from service.runs.publish import end, publish
 from service.types import utcnow
 
 RESOLVE_TIME_LIMIT_S = 10
@@ -95,6 +96,13 @@ def create_run(session: Session, principal: Principal, data: schemas.RunCreate) 
         created_by_key_id=principal.key_id,
     )
     repo.add_run(session, run)
+    publish(
+        session,
+        run,
+        "run.created",
+        time_limit_s=run.time_limit_s,
+        requests=len(request_ids) if request_ids is not None else None,
+    )
     from service.runs import jobs
 
     jobs.enqueue(session, run.id)
@@ -141,7 +149,7 @@ def cancel_run(session: Session, principal: Principal, run_id: str) -> DispatchR
     run = repo.get_run(session, run_id, lock=True)
     assert run is not None
     if run.state == "queued":
-        run.state, run.phase, run.finished_at = "cancelled", "done", utcnow()
+        end(session, run, "cancelled", utcnow())
     elif run.state == "running":
         run.cancel_requested = True
     else:
@@ -218,6 +226,17 @@ def commit_run(principal: Principal, run_id: str) -> schemas.CommitOut:
         report = {"offered": len(final.offered), "changes": changes, "at": utcnow().isoformat()}
         run.plan = {**plan, "commit": report}
         run.state = "committed"
+        what = [c["what"] for c in changes]
+        publish(
+            session,
+            run,
+            "run.committed",
+            offered=len(final.offered),
+            # planned without an offer (the plan's unassigned, and what no longer fitted)
+            unassigned=len(plan.get("unassigned", [])) + what.count("unplaced"),
+            dropped=what.count("dropped"),
+            resolved=what.count("resolved"),
+        )
         session.flush()
         session.commit()
     return schemas.CommitOut(

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 import solver
+from service.config import get_settings
 from service.runs import executor, jobs
 from service.runs.models import DispatchRun
 from service.types import utcnow
@@ -63,7 +64,7 @@ def test_cancel_seen_through_the_database_by_another_process(
     client, session, manual, slow_solver, monkeypatch
 ):
     """With no in-process signal (a worker elsewhere), the heartbeat reads the request to stop."""
-    monkeypatch.setattr(executor, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(get_settings(), "runs_heartbeat_s", 0.1)
     monkeypatch.setattr(jobs, "signal_cancel", lambda run_id: None)
     volunteer(client, session, manual, manual.a)
     submit(client, manual.a)
@@ -114,8 +115,8 @@ def test_a_stale_run_is_failed_after_the_last_attempt(client, session, manual, m
     monkeypatch.setattr(jobs, "_local_submit", lambda run_id, delay=0.0: None)
     run = start_run(client, manual.a.dispatcher, manual.a)
     row = session.get(DispatchRun, run["id"])
-    row.state, row.attempts = "running", executor.MAX_ATTEMPTS
-    row.heartbeat_at = utcnow() - timedelta(seconds=executor.STALE_S + 5)
+    row.state, row.attempts = "running", executor.max_attempts()
+    row.heartbeat_at = utcnow() - timedelta(seconds=executor.stale_s() + 5)
     session.commit()
     assert executor.lose_stale() == []
     session.expire_all()
@@ -141,7 +142,7 @@ def test_a_failing_attempt_is_retried_then_failed_with_its_reason(
             break
         time.sleep(0.1)
     done = finish(client, manual.a.dispatcher, run["id"])
-    assert done["state"] == "failed" and done["attempts"] == executor.MAX_ATTEMPTS
+    assert done["state"] == "failed" and done["attempts"] == executor.max_attempts()
     assert "solver exploded" in done["error"] and done["has_plan"] is False
 
 

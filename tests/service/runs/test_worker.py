@@ -6,13 +6,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from service.assignments.models import Assignment
+from service.runs import jobs
 from service.runs.models import DispatchRun
+from service.types import utcnow
 from tests.conftest import BACKEND
 from tests.service.dispatch.helpers import setup_category, submit, volunteer
 from tests.service.runs.helpers import start_run
@@ -103,14 +106,63 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_the_run_completes(
     killed = session.get(DispatchRun, run["id"])
     assert killed.state == "running" and killed.plan is None
     assert session.scalar(select(func.count()).select_from(Assignment)) == 0
+    session.rollback()
+    assert _jobs(session) == [("doing", run["id"])]
     time.sleep(1.5)
-    rescuer = _worker(database_url, WUSHE_RUNS_STALE_S="1")
+    rescuer = _worker(database_url, WUSHE_RUNS_STALE_S="1", WUSHE_RUNS_HEARTBEAT_S="0.2")
     try:
         done = _wait_for(session, run["id"], lambda r: r.state in ("committed", "failed"))
     finally:
         _stop(rescuer)
     assert done.state == "committed" and done.attempts == 2 and done.error.startswith("lost")
     assert session.scalar(select(func.count()).select_from(Assignment)) == 1
+    # the dead worker's job does not linger in `doing`: procrastinate's stalled-job check
+    # found it and the sweep ended it failed; the run's second attempt had a job of its own
+    session.rollback()
+    assert _jobs(session) == [("failed", run["id"]), ("succeeded", run["id"])]
+
+
+def _jobs(session) -> list[tuple[str, str]]:
+    rows = session.execute(
+        text(
+            "SELECT status::text, args->>'run_id' FROM procrastinate_jobs"
+            " WHERE task_name = :t ORDER BY id"
+        ),
+        {"t": "wushe.execute_run"},
+    )
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("via", ["periodic task", "sweep()"])
+def test_the_sweep_ends_a_dead_workers_job_and_the_run_completes(client, session, manual, via):
+    """A job left `doing` by a worker that is gone (procrastinate pruned it: no worker) and
+    its run silent for minutes: the sweep, as the worker's periodic task on the worker's own
+    event loop or called on its own, queues the run again, ends the job failed and gives the
+    run a new job, which the worker then runs."""
+    volunteer(client, session, manual, manual.a)
+    submit(client, manual.a)
+    run = start_run(client, manual.a.dispatcher, manual.a)
+    session.execute(
+        text("UPDATE procrastinate_jobs SET status = 'doing' WHERE task_name = :t"),
+        {"t": "wushe.execute_run"},
+    )
+    row = session.get(DispatchRun, run["id"])
+    row.state, row.phase, row.attempts = "running", "solving", 1
+    row.heartbeat_at = utcnow() - timedelta(minutes=5)
+    session.commit()
+    assert _jobs(session) == [("doing", run["id"])]
+    session.rollback()
+    if via == "sweep()":
+        assert jobs.sweep() == [run["id"]]
+    else:
+        with jobs.get_app().open() as app:
+            app.tasks["wushe.sweep_runs"].defer(timestamp=0)
+    jobs.work_until_idle()
+    session.expire_all()
+    done = session.get(DispatchRun, run["id"])
+    assert done.state == "succeeded" and done.attempts == 2 and done.error.startswith("lost")
+    session.rollback()
+    assert _jobs(session) == [("failed", run["id"]), ("succeeded", run["id"])]
 
 
 def test_procrastinate_schema_applies_and_drops_cleanly(client, database_url):

@@ -37,6 +37,7 @@ FIRST_K = 16         # nearest responders of its class per request in the first 
 PER_TASK = 4.0       # nearest requests per task slot for each responder, per class
 ADD_PER_REQUEST = 20  # pairs at fault joining the restricted set per request and round
 REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing tree per band
+BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
 _COST_LIMIT = 2**62
 
@@ -168,16 +169,21 @@ def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarra
     rad = np.minimum(room[sel] + 1.0, cap)
     tree = cKDTree(np.column_stack([j_points[group], w]))
     x = np.column_stack([r_points[sel], np.zeros(len(sel))])
-    hits = tree.query_ball_point(x, rad, return_sorted=False)
-    counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-    if counts.sum() == 0:
-        return None
-    pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
-                           count=int(counts.sum()))]
-    pr = np.repeat(reqs[sel], counts)
-    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
-    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
-    return pr[keep], pj[keep], metres[keep]
+    out_r, out_j, out_m = [], [], []
+    for lo_i in range(0, len(sel), BALL_CHUNK):  # the hits are Python lists: keep them few
+        part = slice(lo_i, lo_i + BALL_CHUNK)
+        hits = tree.query_ball_point(x[part], rad[part], return_sorted=False)
+        counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+        pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                               count=int(counts.sum()))]
+        del hits
+        pr = np.repeat(reqs[sel[part]], counts)
+        metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+        keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+        out_r.append(pr[keep])
+        out_j.append(pj[keep])
+        out_m.append(metres[keep])
+    return tuple(np.concatenate(a) for a in (out_r, out_j, out_m))
 
 
 def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,

@@ -18,6 +18,7 @@ from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
+from service.indicators.router import router as indicators_router
 from service.metrics import MetricsMiddleware
 from service.metrics import router as metrics_router
 from service.migrate import current_revision, head_revision
@@ -111,6 +112,7 @@ def create_app() -> FastAPI:
         dispatch_router,
         events_router,
         runs_router,
+        indicators_router,
         metrics_router,
     ):
         app.include_router(router)

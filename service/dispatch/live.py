@@ -172,6 +172,9 @@ def _offer_first_fitting(
                 continue
             if not fits(session, ctx, request, candidate, locked):
                 refused = True
+                if not _state_knows_their_work(session, day, candidate):
+                    # Another process (a batch run's worker, say) gave them work: catch up.
+                    day.stale = True
                 continue
             try:
                 outcome = offer(session, ctx, request, candidate, now, warm_day=day)
@@ -200,6 +203,21 @@ def _offer_first_fitting(
     )
     _record_queued(session, request, outcome)
     return outcome
+
+
+def _state_knows_their_work(
+    session: Session, day: warm.DayState, candidate: solver.Assignment
+) -> bool:
+    """Whether every live task the candidates hold on the state's days is one the state
+    counted (built from, or offered by this process); a refusal with all work known was a
+    race inside this process, which the state has already caught up with."""
+    horizon = day.origin + timedelta(days=adapter.MAX_DAYS)
+    work = repo.work(session, candidate.responder_ids, day.origin, horizon)
+    return all(
+        w.request_id in day.fixed_requests or (w.request_id, w.responder_id) in day.members
+        for w in work
+        if w.state in LIVE_STATES
+    )
 
 
 def _lock_candidates(session: Session, candidates: list[solver.Assignment]) -> dict[str, Responder]:

@@ -2,17 +2,19 @@
 that is behind the database, and it must follow the changes it learns of."""
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 import solver
+from service.assignments.models import Assignment
 from service.config import get_settings
 from service.db import get_sessionmaker
 from service.dispatch import adapter, live, warm
 from service.dispatch import repository as repo
 from service.requests.models import ServiceRequest
+from service.types import new_id
 from solver.match import as_request
 from tests.conftest import BACKEND
 from tests.service.conftest import headers
@@ -207,3 +209,38 @@ def test_a_stale_state_is_rebuilt_on_a_background_thread(client, session, auto, 
     assert day.state is not state_before and not day.stale and not day.rebuilding
     j = day.state.ix.resp_pos[only["id"]]
     assert not day.state.ix.j_quals[j].any()  # the rebuilt state knows the edit
+
+
+def test_work_written_by_another_process_makes_the_state_catch_up(client, session, auto):
+    """A task given outside this process (raw SQL, as a batch run's worker would) is found
+    by the locked re-check: the request goes to the next volunteer and the state is marked
+    for a rebuild instead of proposing the full one again and again."""
+    near, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=2)
+    far, _ = volunteer(client, session, auto, auto.a, location=FAR)
+    first = submit(client, auto.a)
+    assert _offered_to(first) == near["id"]
+    auto_dispatch(session, auto.a, on=False)
+    elsewhere = submit(client, auto.a)
+    auto_dispatch(session, auto.a, on=True)
+    now = datetime.now(UTC)
+    session.execute(
+        insert(Assignment.__table__).values(
+            id=new_id(),
+            request_id=elsewhere["id"],
+            responder_id=near["id"],
+            community_id=auto.a.community_id,
+            role="volunteer",
+            state="offered",
+            offered_at=now,
+            travel_minutes=0,
+            distance_m=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.commit()
+    origin = adapter.planning_origin(datetime.fromisoformat(first["window_start"]))
+    day = warm.day_state(session, auto.a.community_id, origin)
+    assert not day.stale
+    assert _offered_to(submit(client, auto.a)) == far["id"]
+    assert day.stale

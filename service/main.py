@@ -14,6 +14,7 @@ from service.assignments.router import router as assignments_router
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
+from service.console.router import router as console_router
 from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
 from service.events.router import router as events_router
@@ -113,6 +114,7 @@ def create_app() -> FastAPI:
         events_router,
         runs_router,
         indicators_router,
+        console_router,
         metrics_router,
     ):
         app.include_router(router)

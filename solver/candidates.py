@@ -269,34 +269,56 @@ def build_candidates(ix: Index, knn: int | None = None,
 def feasible_pairs(ix: Index, pr, pj, metres, minutes) -> Candidates:
     """Candidates from (request, responder) pairs already within distance: every other
     static rule applied (units are built for every open request)."""
+    keep = static_ok(ix, pr, pj, minutes)
+    pr, pj, metres, minutes = pr[keep], pj[keep], metres[keep], minutes[keep]
+    return _expand_units(ix, pr, pj, metres, minutes)
+
+
+def _static_arrays(ix: Index) -> dict[str, np.ndarray]:
+    """Per-problem arrays the request-level rules read, built once (cached like
+    request_arrays)."""
     problem = ix.problem
-    reqs = problem.requests
+    cached = ix.masks.get("static")
+    if cached is None or cached[0] is not problem.requests:
+        nj = len(ix.j_lon)
+        reqs = problem.requests
+        arrays = {
+            "shifted": np.array([j.shifts is not None for j in problem.responders], dtype=bool),
+            "excl": np.sort(np.array([ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
+                                      for x in r.excluded_responders if x in ix.resp_pos],
+                                     dtype=np.int64)),
+            "needs": np.array([r.needs_clearance for r in reqs], dtype=bool),
+            "any_cat": np.array([j.categories is None for j in problem.responders], dtype=bool),
+            "fundable": fundable(ix)}
+        ix.masks["static"] = cached = (problem.requests, arrays)
+    return cached[1]
+
+
+def static_ok(ix: Index, pr, pj, minutes) -> np.ndarray:
+    """Per pair within distance: the request-level static rules (shift fit, exclusions,
+    zone, category, caps for one task, fund availability); slot rules are _expand_units'."""
+    a = _static_arrays(ix)
     nj = len(ix.j_lon)
-    # request-level filters (shared by every slot of a team), each evaluated only on the
-    # pairs it can reject
+    # each rule evaluated only on the pairs it can reject
     keep = np.ones(len(pr), dtype=bool)
     timed = request_arrays(ix)["timed"]
-    shifted = np.array([j.shifts is not None for j in problem.responders], dtype=bool)
-    sub = np.flatnonzero(timed[pr] | shifted[pj])
+    sub = np.flatnonzero(timed[pr] | a["shifted"][pj])
     keep[sub] = time_fits(ix, pr[sub], pj[sub], minutes[sub])
-    excl = [ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
-            for x in r.excluded_responders if x in ix.resp_pos]
-    if excl:
-        keep &= ~_keys_in(pr * nj + pj, excl)
-    needs = np.array([r.needs_clearance for r in reqs], dtype=bool)
-    sub = np.flatnonzero(needs[pr])
+    if len(a["excl"]):
+        keys = pr * nj + pj
+        pos = np.minimum(np.searchsorted(a["excl"], keys), len(a["excl"]) - 1)
+        keep &= a["excl"][pos] != keys
+    sub = np.flatnonzero(a["needs"][pr])
     if len(sub):
         keep[sub] &= _member(ix, pj[sub], pr[sub], "zone")
-    any_cat = np.array([j.categories is None for j in problem.responders], dtype=bool)
-    sub = np.flatnonzero(~any_cat[pj])
+    sub = np.flatnonzero(~a["any_cat"][pj])
     if len(sub):
         keep[sub] &= _member(ix, pj[sub], pr[sub], "category")
     dur, qty = request_arrays(ix)["dur"], request_arrays(ix)["qty"]
     keep &= ((ix.j_tasks_left[pj] >= 1) & (qty[pr] <= ix.j_load_left[pj])
              & (dur[pr] + 2 * minutes <= ix.j_minutes_left[pj]))
-    keep &= fundable(ix)[pr]
-    pr, pj, metres, minutes = pr[keep], pj[keep], metres[keep], minutes[keep]
-    return _expand_units(ix, pr, pj, metres, minutes)
+    keep &= a["fundable"][pr]
+    return keep
 
 
 def _expand_units(ix: Index, pr, pj, metres, minutes) -> Candidates:

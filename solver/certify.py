@@ -29,6 +29,7 @@ from solver.candidates import (
     build_candidates,
     feasible_pairs,
     pair_secondary,
+    static_ok,
 )
 from solver.flow import VOLUNTEER, FlowResult, solve_flow
 from solver.index import BIG, Index
@@ -219,38 +220,43 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     j_points = geo.to_sphere(ix.j_lon, ix.j_lat)
     cls, masks = _classes(ix, reqs)
     reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
-    out_r, out_j, out_m = [], [], []
+    found: list[tuple[np.ndarray, ...]] = []
     for c, mask in enumerate(masks):
         in_c = np.flatnonzero(cls == c)
         for band in np.unique(reach_band[mask]):
             js = np.flatnonzero(mask & (reach_band == band))
             for group in _price_groups(level[js], PRICE_WIDTH_M):
-                found = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
-                                    big_q[in_c], unexplored, limit, j_points)
-                if found is None:
+                hit = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
+                                  big_q[in_c], unexplored, limit, j_points)
+                if hit is None:
                     continue
-                pr, pj, metres = found
-                # the exact reduced cost, before the (slower) remaining static rules
-                keep = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj] < 0
-                out_r.append(pr[keep])
-                out_j.append(pj[keep])
-                out_m.append(metres[keep])
-    if not out_r:
+                pr, pj, metres = hit
+                # the exact reduced cost first, then the remaining static rules on the few
+                rc = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj]
+                key = pr * nj + pj
+                keep = (rc < 0) & ~_in_sorted(have, key) & ~_in_sorted(travel, key)
+                pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
+                minutes = geo.travel_minutes(metres, ix.j_speed[pj])
+                keep = static_ok(ix, pr, pj, minutes)
+                found.append((pr[keep], pj[keep], metres[keep], rc[keep]))
+        # memory stays at the kept pairs: the lowest few per request so far
+        found = [_lowest(found, per_request)] if found else []
+    if not found or len(found[0][0]) == 0:
         return None, 0
-    pr, pj, metres = (np.concatenate(a) for a in (out_r, out_j, out_m))
-    key = pr * nj + pj
-    fresh = ~_in_sorted(have, key) & ~_in_sorted(travel, key)
-    pr, pj, metres = pr[fresh], pj[fresh], metres[fresh]
+    pr, pj, metres, rc = found[0]
     new = feasible_pairs(ix, pr, pj, metres, geo.travel_minutes(metres, ix.j_speed[pj]))
-    rc = new.p_sec // g - q[new.p_req] + p[new.p_resp]
-    bad = np.flatnonzero(rc < 0)
-    if len(bad) == 0:
-        return None, 0
-    bad = bad[np.lexsort((rc[bad], new.p_req[bad]))]
-    r = new.p_req[bad]
-    first = np.searchsorted(r, r, side="left")
-    bad = bad[np.arange(len(bad)) - first < per_request]
-    return new.take(bad), len(np.unique(r))
+    return new, len(np.unique(new.p_req))
+
+
+def _lowest(found: list[tuple[np.ndarray, ...]], per_request: int) -> tuple[np.ndarray, ...]:
+    """(request, responder, metres, reduced cost) joined, the `per_request` lowest reduced
+    costs of each request kept."""
+    pr, pj, metres, rc = (np.concatenate(a) for a in zip(*found, strict=True))
+    order = np.lexsort((pj, rc, pr))
+    pr, pj, metres, rc = pr[order], pj[order], metres[order], rc[order]
+    rank = np.arange(len(pr)) - np.searchsorted(pr, pr, side="left")
+    keep = rank < per_request
+    return pr[keep], pj[keep], metres[keep], rc[keep]
 
 
 def _join(old: Candidates, new: Candidates) -> Candidates:

@@ -1,0 +1,250 @@
+// The map, drawn on SVG from the API's GeoJSON: outlines of communities and grids (or, where
+// a place has no outline, a dashed ring round its centre and a frame round its community's
+// points), zones, requests, responders by kind and load, and lines for offers or a plan.
+// No tiles: nothing leaves the service. Drag pans, the wheel zooms, a click shows details.
+import { openGrid, openRequest, openResponder } from "./details.js";
+import { clear, h, s } from "./dom.js";
+import { label, t } from "./i18n.js";
+import { store } from "./store.js";
+
+export const listens = ["requests", "responders"];
+const KIND_SHAPE = { volunteer: "circle", social_worker: "diamond", organization: "square", community_staff: "triangle" };
+const URGENCY_COLOUR = { emergency: "#c62828", urgent: "#ef6c00", normal: "#1565c0" };
+let mainView = null;
+
+function projection(points) {
+  const lons = points.map((p) => p[0]);
+  const lats = points.map((p) => p[1]);
+  const lon0 = (Math.min(...lons) + Math.max(...lons)) / 2 || 0;
+  const lat0 = (Math.min(...lats) + Math.max(...lats)) / 2 || 0;
+  const kx = 111320 * Math.cos((lat0 * Math.PI) / 180);
+  return ([lon, lat]) => [(lon - lon0) * kx, -(lat - lat0) * 110540];
+}
+
+function bbox(xy, pad) {
+  const xs = xy.map((p) => p[0]);
+  const ys = xy.map((p) => p[1]);
+  return [Math.min(...xs) - pad, Math.min(...ys) - pad, Math.max(...xs) + pad, Math.max(...ys) + pad];
+}
+
+function loadColour(responder) {
+  const load = store.load.get(responder.id);
+  const cap = responder.kind === "organization" ? load?.slots_per_day : load?.max_tasks_per_day;
+  if (!load || !cap) return "#2e7d32";
+  const share = load.tasks / cap;
+  return share >= 1 ? "#c62828" : share >= 0.5 ? "#f9a825" : "#2e7d32";
+}
+
+function marker(shape, [x, y], r, attrs) {
+  if (shape === "circle") return s("circle", { cx: x, cy: y, r, ...attrs });
+  if (shape === "square") return s("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, ...attrs });
+  const points = shape === "diamond"
+    ? [[x, y - r * 1.3], [x + r * 1.3, y], [x, y + r * 1.3], [x - r * 1.3, y]]
+    : [[x, y - r * 1.3], [x + r * 1.2, y + r], [x - r * 1.2, y + r]];
+  return s("polygon", { points: points.map((p) => p.join(",")).join(" "), ...attrs });
+}
+
+function ring(polygon, project) {
+  return polygon.coordinates[0].map((c) => project(c).join(",")).join(" ");
+}
+
+export class MapView {
+  constructor(container, { plan = null, id = "map-svg" } = {}) {
+    this.container = container;
+    this.plan = plan;
+    this.id = id;
+    this.view = null;
+  }
+
+  points() {
+    const points = [];
+    for (const c of store.communities) points.push(c.centre.coordinates);
+    for (const g of store.grids) points.push(g.centre.coordinates);
+    for (const r of store.requests.values()) points.push(r.location.coordinates);
+    for (const r of store.responders.values()) points.push(r.location.coordinates);
+    return points.length ? points : [[0, 0]];
+  }
+
+  mount() {
+    const points = this.points();
+    this.project = projection(points);
+    if (!this.view) {
+      const [x0, y0, x1, y1] = bbox(points.map(this.project), 300);
+      this.view = [x0, y0, Math.max(x1 - x0, 600), Math.max(y1 - y0, 400)];
+      this.home = [...this.view];
+    }
+    this.svg = s("svg", { id: this.id, class: "map", role: "img", "aria-label": t("map.title") });
+    this.attach();
+    clear(this.container).append(this.svg);
+    this.draw();
+  }
+
+  attach() {
+    let drag = null;
+    this.svg.addEventListener("pointerdown", (e) => {
+      drag = { x: e.clientX, y: e.clientY, view: [...this.view], moved: false };
+    });
+    this.svg.addEventListener("pointermove", (e) => {
+      if (!drag) return;
+      const scale = this.view[2] / this.svg.clientWidth;
+      const dx = e.clientX - drag.x;
+      const dy = e.clientY - drag.y;
+      if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+      if (!drag.moved) return;
+      this.view[0] = drag.view[0] - dx * scale;
+      this.view[1] = drag.view[1] - dy * scale;
+      this.svg.setAttribute("viewBox", this.view.join(" "));
+    });
+    this.svg.addEventListener("pointerup", () => {
+      this.suppressClick = drag?.moved;
+      drag = null;
+    });
+    this.svg.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const box = this.svg.getBoundingClientRect();
+      const fx = (e.clientX - box.left) / box.width;
+      const fy = (e.clientY - box.top) / box.height;
+      const factor = e.deltaY > 0 ? 1.2 : 1 / 1.2;
+      const [x, y, w, hgt] = this.view;
+      this.view = [x + fx * w * (1 - factor), y + fy * hgt * (1 - factor), w * factor, hgt * factor];
+      this.draw();
+    }, { passive: false });
+  }
+
+  zoom(factor) {
+    const [x, y, w, hgt] = this.view;
+    this.view = [x + (w * (1 - factor)) / 2, y + (hgt * (1 - factor)) / 2, w * factor, hgt * factor];
+    this.draw();
+  }
+
+  reset() {
+    this.view = [...this.home];
+    this.draw();
+  }
+
+  clickable(node, action) {
+    node.addEventListener("click", (e) => {
+      e.stopPropagation();
+      if (!this.suppressClick) action();
+    });
+    node.classList.add("hit");
+    return node;
+  }
+
+  draw() {
+    const svg = clear(this.svg);
+    svg.setAttribute("viewBox", this.view.join(" "));
+    const r = this.view[2] / 120;
+    const p = this.project;
+    const places = s("g", { class: "places" });
+    for (const community of store.communities) {
+      if (community.outline) {
+        places.append(s("polygon", { class: "community", points: ring(community.outline, p) }));
+      } else {
+        const own = [community.centre.coordinates];
+        for (const g of store.grids) if (g.community_id === community.id) own.push(g.centre.coordinates);
+        for (const q of store.requests.values()) if (q.community_id === community.id) own.push(q.location.coordinates);
+        const [x0, y0, x1, y1] = bbox(own.map(p), 250);
+        places.append(s("rect", { class: "community frame", x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
+      }
+      const [cx, cy] = p(community.centre.coordinates);
+      places.append(s("text", { class: "label community-label", x: cx, y: cy - 2.5 * r, "font-size": 1.6 * r }, community.name));
+    }
+    for (const grid of store.grids) {
+      const shape = grid.outline
+        ? s("polygon", { class: "grid-outline", points: ring(grid.outline, p) })
+        : s("circle", { class: "grid-outline centre-only", cx: p(grid.centre.coordinates)[0], cy: p(grid.centre.coordinates)[1], r: 8 * r });
+      places.append(this.clickable(shape, () => openGrid(grid)));
+      const [gx, gy] = p(grid.centre.coordinates);
+      places.append(s("text", { class: "label", x: gx, y: gy + 9.5 * r, "font-size": 1.2 * r }, grid.name));
+    }
+    const zones = new Map();
+    for (const q of store.requests.values()) {
+      if (!q.zone_id) continue;
+      if (!zones.has(q.zone_id)) zones.set(q.zone_id, []);
+      zones.get(q.zone_id).push(p(q.location.coordinates));
+    }
+    for (const [zone, xy] of zones) {
+      const [x0, y0, x1, y1] = bbox(xy, 3 * r);
+      places.append(s("rect", { class: "zone", x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
+      places.append(s("text", { class: "label zone-label", x: x0, y: y0 - r / 2, "font-size": 1.2 * r }, `${t("map.zone")} ${zone}`));
+    }
+    const lines = s("g", { class: "lines" });
+    for (const [requestId, live] of store.assignments) {
+      const q = store.requests.get(requestId);
+      if (!q) continue;
+      for (const a of live) {
+        const who = store.responders.get(a.responder_id);
+        if (!who) continue;
+        const [x1, y1] = p(q.location.coordinates);
+        const [x2, y2] = p(who.location.coordinates);
+        lines.append(s("line", { class: `assignment a-${a.state}`, x1, y1, x2, y2 }));
+      }
+    }
+    for (const planned of this.plan?.assignments || []) {
+      const q = store.requests.get(planned.request_id);
+      if (!q) continue;
+      for (const id of planned.responder_ids) {
+        const who = store.responders.get(id);
+        if (!who) continue;
+        const [x1, y1] = p(q.location.coordinates);
+        const [x2, y2] = p(who.location.coordinates);
+        lines.append(s("line", { class: "plan", x1, y1, x2, y2, dataset: { request: q.id } }));
+      }
+    }
+    const responders = s("g", { class: "responders" });
+    for (const who of store.responders.values()) {
+      const node = marker(KIND_SHAPE[who.kind] || "circle", p(who.location.coordinates), r, {
+        class: `responder k-${who.kind}${who.active ? "" : " inactive"}`,
+        fill: loadColour(who),
+        dataset: { id: who.id },
+      });
+      node.append(s("title", {}, `${who.name} · ${label("kind", who.kind)}`));
+      responders.append(this.clickable(node, () => openResponder(who.id)));
+    }
+    const unplaced = new Set((this.plan?.unassigned || []).map((u) => u.request_id));
+    const requests = s("g", { class: "requests" });
+    for (const q of store.requests.values()) {
+      const [x, y] = p(q.location.coordinates);
+      const node = s("circle", {
+        class: `request s-${q.state}${unplaced.has(q.id) ? " unplaced" : ""}`,
+        cx: x, cy: y, r: 0.9 * r,
+        fill: URGENCY_COLOUR[q.urgency] || "#555",
+        dataset: { id: q.id },
+      });
+      node.append(s("title", {}, `${label("urgency", q.urgency)} · ${label("state", q.state)}`));
+      requests.append(this.clickable(node, () => openRequest(q.id)));
+    }
+    svg.append(places, lines, responders, requests);
+  }
+}
+
+function legend() {
+  const item = (shape, text, attrs = {}) => h("li", {}, [
+    s("svg", { viewBox: "-10 -10 20 20", width: 16, height: 16 }, marker(shape, [0, 0], 6, attrs)), text]);
+  return h("ul", { class: "legend" }, [
+    item("circle", label("urgency", "emergency"), { fill: URGENCY_COLOUR.emergency }),
+    item("circle", label("urgency", "urgent"), { fill: URGENCY_COLOUR.urgent }),
+    item("circle", label("urgency", "normal"), { fill: URGENCY_COLOUR.normal }),
+    ...Object.entries(KIND_SHAPE).map(([kind, shape]) => item(shape, label("kind", kind), { fill: "#2e7d32" })),
+    h("li", { class: "swatches" }, [
+      h("span", { class: "sw low" }), "<50%", h("span", { class: "sw mid" }), "≥50%", h("span", { class: "sw full" }), "100%"]),
+  ]);
+}
+
+export function render(section) {
+  if (!mainView) mainView = new MapView(null, { id: "map-svg" });
+  const holder = h("div", { class: "map-holder" });
+  clear(section).append(
+    h("div", { class: "bar" }, [
+      h("h2", {}, t("map.title")),
+      h("span", { class: "hint" }, t("map.hint")),
+      h("button", { type: "button", onclick: () => mainView.zoom(1 / 1.5) }, "+"),
+      h("button", { type: "button", onclick: () => mainView.zoom(1.5) }, "−"),
+      h("button", { type: "button", id: "map-reset", onclick: () => mainView.reset() }, t("map.reset")),
+    ]),
+    h("div", { class: "map-layout" }, [holder, legend()]),
+  );
+  mainView.container = holder;
+  mainView.mount();
+}

@@ -1,0 +1,193 @@
+// Batch runs: start a preview over a scope, watch its progress, review the plan on the map
+// and as tables (each unassigned request with its reason and remedy), then commit or discard.
+import { ApiError, api, openStream } from "./api.js";
+import { toast } from "./app.js";
+import { clear, h, select } from "./dom.js";
+import { label, t } from "./i18n.js";
+import { MapView } from "./map.js";
+import { categoryName } from "./queue.js";
+import { changed, gridName, loadLoad, loadRequests, store } from "./store.js";
+
+export const listens = [];
+const state = { scopeType: "community", scopeId: "", limit: 5, run: null, plan: null, commit: null, error: "" };
+let section = null;
+let stream = null;
+let planMap = null;
+
+function scopeOptions() {
+  if (state.scopeType === "grid") return store.grids.map((g) => [g.id, g.name]);
+  if (state.scopeType === "street") {
+    const ids = new Set(store.communities.map((c) => c.street_id));
+    return store.streets.filter((st) => ids.has(st.id)).map((st) => [st.id, st.name]);
+  }
+  return store.communities.map((c) => [c.id, c.name]);
+}
+
+function requestText(id) {
+  const q = store.requests.get(id);
+  if (!q) return id.slice(0, 8);
+  return `${label("urgency", q.urgency)} · ${categoryName(q.category_code)} · ${gridName(q.grid_id)}`;
+}
+
+function names(ids) {
+  return ids.map((id) => store.responders.get(id)?.name ?? id.slice(0, 8)).join("、");
+}
+
+async function follow(runId) {
+  stream?.abort();
+  stream = new AbortController();
+  try {
+    await openStream(`/v1/dispatch-runs/${runId}/stream`, {
+      params: { max_seconds: 300 },
+      signal: stream.signal,
+      onFrame(frame) {
+        state.run = JSON.parse(frame.data);
+        draw();
+      },
+    });
+  } catch (error) {
+    if (stream.signal.aborted) return;
+    state.error = error.message;
+  }
+  if (state.run?.has_plan && !state.plan) {
+    state.plan = await api(`/v1/dispatch-runs/${runId}/plan`);
+  }
+  draw();
+}
+
+async function startRun() {
+  state.run = state.plan = state.commit = null;
+  state.error = "";
+  try {
+    state.run = await api("/v1/dispatch-runs", {
+      method: "POST",
+      body: { scope: { type: state.scopeType, id: state.scopeId }, mode: "preview", time_limit_s: Number(state.limit) },
+    });
+  } catch (error) {
+    state.error = error.message;
+    draw();
+    return;
+  }
+  draw();
+  follow(state.run.id);
+}
+
+async function commit() {
+  try {
+    state.commit = await api(`/v1/dispatch-runs/${state.run.id}/commit`, { method: "POST" });
+    state.run = await api(`/v1/dispatch-runs/${state.run.id}`);
+    toast(`${t("runs.committed")} ${state.commit.offered}`);
+    await loadRequests();
+    await loadLoad(store.loadDay);
+    changed("requests");
+  } catch (error) {
+    state.error = error instanceof ApiError ? error.message : String(error);
+  }
+  draw();
+}
+
+async function discard() {
+  if (state.run && ["queued", "running"].includes(state.run.state)) {
+    stream?.abort();
+    await api(`/v1/dispatch-runs/${state.run.id}`, { method: "DELETE" });
+  }
+  state.run = state.plan = state.commit = null;
+  toast(t("runs.discarded"));
+  draw();
+}
+
+function progress(run) {
+  const p = run.progress || {};
+  const done = p.parts_total ? Math.round((100 * (p.parts_done || 0)) / p.parts_total) : run.has_plan ? 100 : 0;
+  return h("div", { class: "card", id: "run-progress" }, [
+    h("div", { class: "bar" }, [
+      h("strong", {}, `${t("runs.progress")}: `),
+      h("span", { id: "run-state", class: `run-${run.state}` }, label("state", run.state)),
+      h("span", {}, `${t("runs.phase")}: ${run.phase}`),
+    ]),
+    h("progress", { max: 100, value: done }),
+    h("dl", { class: "facts inline" }, [
+      h("dt", {}, t("runs.considered")), h("dd", {}, p.requests_considered ?? "—"),
+      h("dt", {}, t("runs.objective")), h("dd", {}, p.best_objective ?? "—"),
+      h("dt", {}, t("runs.bound")), h("dd", {}, p.bound ?? "—"),
+    ]),
+    run.error ? h("p", { class: "error" }, run.error) : null,
+  ]);
+}
+
+function planTables(plan) {
+  return [
+    h("h3", {}, `${t("runs.assigned")} (${plan.assignments.length})`),
+    h("table", { class: "grid", id: "plan-assigned" }, [
+      h("thead", {}, h("tr", {}, ["request", "responders", "start", "travel"].map((c) => h("th", {}, t(`col.${c}`))))),
+      h("tbody", {}, plan.assignments.map((a) => h("tr", { dataset: { request: a.request_id } }, [
+        h("td", {}, requestText(a.request_id)),
+        h("td", {}, names(a.responder_ids)),
+        h("td", {}, a.start ? new Date(a.start).toLocaleString() : "—"),
+        h("td", {}, a.travel_minutes.join(" / ")),
+      ]))),
+    ]),
+    h("h3", {}, `${t("runs.unassigned")} (${plan.unassigned.length})`),
+    h("table", { class: "grid", id: "plan-unassigned" }, [
+      h("thead", {}, h("tr", {}, ["request", "reason", "message", "remedy"].map((c) => h("th", {}, t(`col.${c}`))))),
+      h("tbody", {}, plan.unassigned.map((u) => h("tr", { dataset: { request: u.request_id } }, [
+        h("td", {}, requestText(u.request_id)),
+        h("td", {}, u.reason),
+        h("td", {}, u.message),
+        h("td", {}, u.remedy),
+      ]))),
+    ]),
+  ];
+}
+
+function commitResult(result) {
+  return h("div", { class: "card ok", id: "commit-result" }, [
+    h("strong", {}, `${t("runs.committed")} ${result.offered}`),
+    result.changes.length ? h("h4", {}, t("runs.changes")) : null,
+    h("ul", {}, result.changes.map((c) => h("li", {}, `${requestText(c.request_id)}: ${c.what} — ${c.why}`))),
+  ]);
+}
+
+function draw() {
+  if (!section || section.hidden) return;
+  const form = h("form", { class: "filters", id: "run-form", onsubmit: (e) => { e.preventDefault(); startRun(); } }, [
+    h("label", {}, [t("common.scope"), select({ id: "run-scope-type", onchange: (e) => {
+      state.scopeType = e.target.value;
+      state.scopeId = scopeOptions()[0]?.[0] ?? "";
+      draw();
+    } }, [["community", t("common.community")], ["grid", t("common.grid")], ["street", t("common.street")]], state.scopeType)]),
+    h("label", {}, ["", select({ id: "run-scope-id", onchange: (e) => (state.scopeId = e.target.value) }, scopeOptions(), state.scopeId)]),
+    h("label", {}, [t("runs.limit"), h("input", { id: "run-limit", type: "number", min: 1, max: 300, value: state.limit,
+      onchange: (e) => (state.limit = e.target.value) })]),
+    h("button", { type: "submit", id: "run-start" }, t("runs.start")),
+  ]);
+  const parts = [h("div", { class: "bar" }, h("h2", {}, t("runs.title"))), form];
+  if (state.error) parts.push(h("p", { class: "error", role: "alert" }, state.error));
+  if (state.run) parts.push(progress(state.run));
+  const holder = h("div", { class: "map-holder small" });
+  if (state.plan) {
+    parts.push(h("h3", {}, t("runs.plan")), holder, ...planTables(state.plan));
+    if (!state.commit && state.run.state === "succeeded") {
+      parts.push(h("div", { class: "row" }, [
+        h("button", { type: "button", id: "run-commit", onclick: commit }, t("runs.commit")),
+        h("button", { type: "button", id: "run-discard", class: "secondary", onclick: discard }, t("runs.discard")),
+      ]));
+    }
+  } else if (state.run && ["queued", "running"].includes(state.run.state)) {
+    parts.push(h("button", { type: "button", id: "run-discard", class: "secondary", onclick: discard }, t("runs.discard")));
+  }
+  if (state.commit) parts.push(commitResult(state.commit));
+  clear(section).append(...parts);
+  if (state.plan) {
+    if (!planMap) planMap = new MapView(holder, { id: "plan-map" });
+    planMap.container = holder;
+    planMap.plan = state.plan;
+    planMap.mount();
+  }
+}
+
+export function render(node) {
+  section = node;
+  if (!state.scopeId) state.scopeId = scopeOptions()[0]?.[0] ?? "";
+  draw();
+}

@@ -169,7 +169,7 @@ def test_progress_events_are_rate_limited(client, session, manual, held, monkeyp
             step += 1
             on_progress({"phase": "search", "best_objective": float(step)})
             time.sleep(0.05)
-        return real(problem, time_limit=time_limit, seed=seed, stop=stop, on_progress=on_progress)
+        return real(problem, time_limit=time_limit, seed=seed, stop=stop)
 
     monkeypatch.setattr(executor.solver, "solve", improving)
     volunteer(client, session, manual, manual.a)
@@ -181,8 +181,9 @@ def test_progress_events_are_rate_limited(client, session, manual, held, monkeyp
     if not every:
         assert progress == []
         return
-    # 1.5 s of improvement, one event per 0.3 s at most (the first after 0.3 s)
-    assert 1 <= len(progress) <= int(solving_s / every)
+    # 1.5 s of improvement, one event per 0.3 s at most (the first after 0.3 s; one more
+    # for the last improvement if the solver started a little after the count began)
+    assert 1 <= len(progress) <= int(solving_s / every) + 1
     objectives = [p["best_objective"] for p in progress]
     assert objectives == sorted(objectives) and len(set(objectives)) == len(objectives)
     assert all(p["requests_considered"] == 1 for p in progress)

@@ -117,7 +117,9 @@ class Watched:
 
 @pytest.fixture
 def watched(browser, demo) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     watch = Watched(page)

@@ -87,6 +87,19 @@ def test_queue_filters_sorts_and_updates_live(watched: Watched, demo: Demo):
 def test_batch_preview_then_commit(watched: Watched, demo: Demo):
     """A preview over the community shows progress, the plan on a map and in tables with the
     reasons for what stays unassigned; committing turns the plan into offers."""
+    with _api(demo) as api:
+        nobody = api.post(
+            "/v1/requests",
+            json={
+                "community_id": demo.community_id,
+                "category_code": "counselling",
+                "required_qualifications": ["sign_language"],
+                "location": {"type": "Point", "coordinates": [121.0151, 30.6981]},
+                "window_start": "2030-01-01T09:00:00+08:00",
+                "window_end": "2030-01-01T12:00:00+08:00",
+            },
+        )
+        assert nobody.json()["state"] == "submitted", nobody.text
     page = watched.page
     sign_in(watched, demo)
     page.click("#nav a[data-view=runs]")
@@ -96,11 +109,12 @@ def test_batch_preview_then_commit(watched: Watched, demo: Demo):
     page.wait_for_selector("#plan-assigned tbody tr", timeout=60_000)
     assigned = page.locator("#plan-assigned tbody tr").count()
     unassigned = page.locator("#plan-unassigned tbody tr")
-    assert assigned + unassigned.count() == 5
+    assert assigned + unassigned.count() == 6
     assert assigned >= 3
-    for n in range(unassigned.count()):
-        reason = unassigned.nth(n).locator("td:nth-child(2)").text_content()
-        assert reason and reason.strip()
+    # The request nobody is qualified for stays out, with the reason and the remedy.
+    row = page.locator(f"#plan-unassigned tr[data-request='{nobody.json()['id']}']")
+    assert row.locator("td:nth-child(2)").text_content().strip()
+    assert row.locator("td:nth-child(4)").text_content().strip()
     assert page.locator("#plan-map line.plan").count() >= assigned
     assert page.locator("#run-state").text_content() == "完成"
     watched.shot("06-run-preview")

@@ -1,7 +1,7 @@
 // The side panel: a request's or a responder's details, and manual dispatch by hand.
 import { ApiError, api } from "./api.js";
 import { clear, h, select } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { label, t, when } from "./i18n.js";
 import { categoryName } from "./queue.js";
 import { changed, gridName, loadLoad, metres, refreshRequest, store } from "./store.js";
 
@@ -117,7 +117,7 @@ export async function openRequest(id) {
       [t("col.state"), label("state", request.state)],
       [t("col.grid"), gridName(request.grid_id)],
       [t("col.zone"), request.zone_id],
-      [t("col.window"), `${new Date(request.window_start).toLocaleString()} – ${new Date(request.window_end).toLocaleTimeString()}`],
+      [t("col.window"), `${when(request.window_start)} – ${when(request.window_end, { date: false })}`],
       [t("detail.duration"), request.duration_min],
       [t("detail.quantity"), request.quantity],
       [t("detail.cost"), (request.cost_fen / 100).toFixed(2)],

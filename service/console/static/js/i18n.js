@@ -142,3 +142,12 @@ export function setLanguage(next) {
 export function translateStatic(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
 }
+
+// Times are shown in the service's zone (the command centre's), whatever the browser's is.
+export function when(iso, { time = true, date = true } = {}) {
+  if (!iso) return "—";
+  const options = { timeZone: "Asia/Shanghai", hour12: false };
+  if (date) Object.assign(options, { month: "2-digit", day: "2-digit" });
+  if (time) Object.assign(options, { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN", options);
+}

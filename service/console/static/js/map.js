@@ -147,8 +147,11 @@ export class MapView {
         const [x0, y0, x1, y1] = bbox(own.map(p), 250);
         places.append(s("rect", { class: "community frame", x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
       }
-      const [cx, cy] = p(community.centre.coordinates);
-      places.append(s("text", { class: "label community-label", x: cx, y: cy - 2.5 * r, "font-size": 1.6 * r }, community.name));
+      // The name sits above the community's outline (or frame), clear of its grids.
+      const top = community.outline ? bbox(community.outline.coordinates[0].map(p), 0) : null;
+      const [cx] = p(community.centre.coordinates);
+      const labelY = top ? top[1] - r : places.lastChild.getAttribute("y") - r;
+      places.append(s("text", { class: "label community-label", x: cx, y: labelY, "font-size": 1.8 * r }, community.name));
     }
     for (const grid of store.grids) {
       const shape = grid.outline
@@ -156,7 +159,7 @@ export class MapView {
         : s("circle", { class: "grid-outline centre-only", cx: p(grid.centre.coordinates)[0], cy: p(grid.centre.coordinates)[1], r: 8 * r });
       places.append(this.clickable(shape, () => openGrid(grid)));
       const [gx, gy] = p(grid.centre.coordinates);
-      places.append(s("text", { class: "label", x: gx, y: gy + 9.5 * r, "font-size": 1.2 * r }, grid.name));
+      places.append(s("text", { class: "label", x: gx, y: gy + 10 * r, "font-size": 1.5 * r }, grid.name));
     }
     const zones = new Map();
     for (const q of store.requests.values()) {

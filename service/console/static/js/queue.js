@@ -1,7 +1,7 @@
 // The queue: open requests, filtered, most urgent and oldest first, live from the feed.
 import { openRequest } from "./details.js";
 import { clear, h, select } from "./dom.js";
-import { label, language, t } from "./i18n.js";
+import { label, language, t, when } from "./i18n.js";
 import { OPEN_STATES, gridName, queueOrder, store } from "./store.js";
 
 export const listens = ["requests", "responders"];
@@ -20,11 +20,6 @@ function age(created) {
   return `${Math.floor(minutes / 1440)}d`;
 }
 
-function when(iso) {
-  return new Date(iso).toLocaleString(language() === "en" ? "en-GB" : "zh-CN", {
-    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-  });
-}
 
 export function visibleRequests() {
   return [...store.requests.values()]
@@ -81,7 +76,7 @@ export function render(section) {
           h("td", {}, r.zone_id || "—"),
           h("td", { class: "state" }, label("state", r.state)),
           h("td", {}, responderNames(r.id) || "—"),
-          h("td", {}, `${when(r.window_start)}–${when(r.window_end).slice(-5)}`),
+          h("td", {}, `${when(r.window_start)}–${when(r.window_end, { date: false })}`),
           h("td", {}, age(r.created_at)),
         ]))),
     ]),

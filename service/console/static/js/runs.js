@@ -3,7 +3,7 @@
 import { ApiError, api, openStream } from "./api.js";
 import { toast } from "./app.js";
 import { clear, h, select } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { label, t, when } from "./i18n.js";
 import { MapView } from "./map.js";
 import { categoryName } from "./queue.js";
 import { changed, gridName, loadLoad, loadRequests, store } from "./store.js";
@@ -96,6 +96,10 @@ async function discard() {
   draw();
 }
 
+function round(value) {
+  return value === null || value === undefined ? "—" : Math.round(value).toLocaleString();
+}
+
 function progress(run) {
   const p = run.progress || {};
   const done = p.parts_total ? Math.round((100 * (p.parts_done || 0)) / p.parts_total) : run.has_plan ? 100 : 0;
@@ -108,8 +112,8 @@ function progress(run) {
     h("progress", { max: 100, value: done }),
     h("dl", { class: "facts inline" }, [
       h("dt", {}, t("runs.considered")), h("dd", {}, p.requests_considered ?? "—"),
-      h("dt", {}, t("runs.objective")), h("dd", {}, p.best_objective ?? "—"),
-      h("dt", {}, t("runs.bound")), h("dd", {}, p.bound ?? "—"),
+      h("dt", {}, t("runs.objective")), h("dd", {}, round(p.best_objective)),
+      h("dt", {}, t("runs.bound")), h("dd", {}, round(p.bound)),
     ]),
     run.error ? h("p", { class: "error" }, run.error) : null,
   ]);
@@ -123,7 +127,7 @@ function planTables(plan) {
       h("tbody", {}, plan.assignments.map((a) => h("tr", { dataset: { request: a.request_id } }, [
         h("td", {}, requestText(a.request_id)),
         h("td", {}, names(a.responder_ids)),
-        h("td", {}, a.start ? new Date(a.start).toLocaleString() : "—"),
+        h("td", {}, when(a.start)),
         h("td", {}, a.travel_minutes.join(" / ")),
       ]))),
     ]),

@@ -162,7 +162,7 @@ def _measure(a: argparse.Namespace, variant: str, size: str) -> tuple[dict, dict
     if not a.no_references:
         g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout,
                       a.memory_limit_gb)
-        if variant == "count":
+        if variant == "count" and not a.no_mcf:
             m = run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout,
                           a.memory_limit_gb)
     return s, g, m
@@ -183,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit-gb", type=float, default=8.0,
                     help="address-space cap of each measured process (MemoryError beyond)")
     ap.add_argument("--no-references", action="store_true")
+    ap.add_argument("--no-mcf", action="store_true",
+                    help="skip the all-pairs min-cost flow (it cannot hold 100k x 20k in memory)")
     ap.add_argument("--no-match", action="store_true")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)

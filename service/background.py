@@ -38,11 +38,13 @@ class TickReport:
     timed_out: int = 0
     rematched: int = 0
     expired: int = 0
+    zones_changed: int = 0
     failed: int = 0
 
 
 def tick(now: datetime | None = None) -> TickReport:
-    """One round: time out offers past ``respond_by``, then expire requests past their window."""
+    """One round: time out offers past ``respond_by``, expire requests past their window, and
+    re-tag where a zone came into force or ran out."""
     now = now or utcnow()
     report = TickReport()
     # Timeouts first: a timed-out offer on a request whose window has also ended is not
@@ -51,7 +53,14 @@ def tick(now: datetime | None = None) -> TickReport:
         _one(report, "time out offer", lambda s, a=assignment_id: _time_out(s, a, now, report))
     for request_id in _due_requests(now):
         _one(report, "expire request", lambda s, r=request_id: _expire(s, r, now, report))
+    _one(report, "follow zone periods", lambda s: _follow_zones(s, now, report))
     return report
+
+
+def _follow_zones(session: Session, now: datetime, report: TickReport) -> None:
+    from service.zones.service import follow_the_clock
+
+    report.zones_changed += follow_the_clock(session, now)
 
 
 def _due_offers(now: datetime) -> list[str]:

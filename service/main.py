@@ -29,6 +29,7 @@ from service.residents.router import router as residents_router
 from service.responders.router import router as responders_router
 from service.runs import jobs as runs_jobs
 from service.runs.router import router as runs_router
+from service.zones.router import router as zones_router
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
 BACKGROUND_CONNECTIONS = 4
@@ -113,6 +114,7 @@ def create_app() -> FastAPI:
         dispatch_router,
         events_router,
         runs_router,
+        zones_router,
         indicators_router,
         console_router,
         metrics_router,

@@ -13,5 +13,6 @@ from service.requests import models as requests  # noqa: F401
 from service.residents import models as residents  # noqa: F401
 from service.responders import models as responders  # noqa: F401
 from service.runs import models as runs  # noqa: F401
+from service.zones import models as zones  # noqa: F401
 
 metadata = Base.metadata

@@ -9,8 +9,9 @@ Caps: a responder's per-day caps (organizations: the lower of ``max_tasks_per_da
 not passed as ``fixed``, and no more than what is left of the weekly caps. Work counts toward
 the day its request's window starts.
 
-Zones: requests carry only a zone id; a request with one is treated as ``sealed`` (only
-responders cleared for that zone enter).
+Zones: a request carries the id of the zone it lies in; the zone's status decides whether
+only responders cleared for it may enter (sealed and controlled) or anyone (precaution). A
+zone id that names no zone (written before zones were drawn) is treated as sealed.
 
 Funds: each fund's balance is what it has available, plus what it already holds for fixed
 work in the problem (the solver counts fixed charges against the balance itself).
@@ -197,6 +198,7 @@ def live_request_dict(
         excluded=excluded.get(request.id, set()),
         previous=previous.get(request.resident_id or ""),
         not_before=now,
+        zone_status=repo.zone_statuses(session, [request.zone_id]).get(request.zone_id or ""),
     )
 
 
@@ -208,6 +210,7 @@ def request_dict(
     excluded: set[str],
     previous: str | None,
     not_before: datetime | None = None,
+    zone_status: str | None = None,
 ) -> dict[str, Any]:
     start = request.window_start
     if not_before is not None and not_before > start:
@@ -241,7 +244,7 @@ def request_dict(
         "max_distance_m": request.max_distance_m,
         "team": team,
         "zone_id": request.zone_id,
-        "zone_status": "sealed" if request.zone_id else None,
+        "zone_status": zone_status,
         "excluded_responders": sorted(excluded),
         "previous_responder": previous,
     }
@@ -333,6 +336,7 @@ def build_problem(
     tags = repo.resident_tags(session, [r.resident_id for r in every.values() if r.resident_id])
     excluded = repo.excluded_responders(session, planned_ids) if honour_exclusions else {}
     previous = repo.previous_responders(session, [r.resident_id for r in planned if r.resident_id])
+    statuses = repo.zone_statuses(session, [r.zone_id for r in every.values()])
     for r in every.values():
         ctx.request_dicts[r.id] = request_dict(
             r,
@@ -341,6 +345,7 @@ def build_problem(
             excluded=excluded.get(r.id, set()),
             previous=previous.get(r.resident_id or "") if r.id in planned_ids else None,
             not_before=now if r.id in planned_ids else None,
+            zone_status=statuses.get(r.zone_id or ""),
         )
     held: dict[str, int] = defaultdict(int)
     fixed = []

@@ -209,6 +209,18 @@ def previous_responders(session: Session, resident_ids: Iterable[str]) -> dict[s
     return {resident: responder for resident, responder in session.execute(stmt)}
 
 
+def zone_statuses(session: Session, zone_ids: Iterable[str | None]) -> dict[str, str]:
+    """The status of each zone id: a zone's own, or ``sealed`` for an id no zone has (the
+    strict reading of a zone named before zones were drawn)."""
+    from service.zones.models import Zone
+
+    ids = {z for z in zone_ids if z}
+    if not ids:
+        return {}
+    found = dict(session.execute(select(Zone.id, Zone.status).where(Zone.id.in_(ids))).all())
+    return {z: found.get(z, "sealed") for z in ids}
+
+
 def resident_tags(session: Session, resident_ids: Iterable[str]) -> dict[str, list[str]]:
     ids = [r for r in set(resident_ids) if r]
     if not ids:

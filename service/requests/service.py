@@ -13,6 +13,7 @@ from service.requests import repository as repo
 from service.requests import schemas
 from service.requests.models import ServiceRequest
 from service.types import dump_json
+from service.zones import service as zones
 
 # What PATCH may touch, and only while the request is still submitted.
 EDITABLE_STATE = "submitted"
@@ -144,6 +145,10 @@ def create_request(
         zone_id=data.zone_id,
         created_by_key_id=principal.key_id,
     )
+    if data.zone_id is not None:
+        zones.check_zone(session, community_id, data.zone_id, "zone_id")
+    else:
+        zones.tag(session, request)
     session.add(request)
     _flush(session, source, data.external_id)
     from service.dispatch import live
@@ -174,5 +179,7 @@ def update_request(
             request.lon, request.lat = value["coordinates"]
         else:
             setattr(request, key, dump_json(value))
+    if "location" in changes:
+        zones.tag(session, request)
     session.flush()
     return request

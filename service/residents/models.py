@@ -21,6 +21,8 @@ class Resident(Entity, Located, Base):
     address: Mapped[str | None] = mapped_column(String(500))
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # The lockdown zone the home lies in, kept up to date by the zones domain.
+    zone_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
     @property
     def location(self) -> dict[str, Any]:

@@ -56,5 +56,6 @@ class ResidentOut(OutModel):
     location: Point
     tags: list[str]
     notes: str | None
+    zone_id: str | None
     created_at: datetime
     updated_at: datetime

@@ -11,6 +11,7 @@ from service.residents import repository as repo
 from service.residents import schemas
 from service.residents.models import Resident
 from service.types import dump_json
+from service.zones import service as zones
 
 EDITORS = (Role.admin, Role.dispatcher, Role.grid_app)
 
@@ -74,6 +75,7 @@ def create_resident(
         tags=dump_json(data.tags),
         notes=data.notes,
     )
+    zones.tag(session, resident)
     session.add(resident)
     session.flush()
     return resident
@@ -93,5 +95,7 @@ def update_resident(
             resident.lon, resident.lat = value["coordinates"]
         else:
             setattr(resident, key, value)
+    if "location" in changes:
+        zones.tag(session, resident)
     session.flush()
     return resident

@@ -37,6 +37,21 @@ VALID_BODIES = {
     "unassign_request": {"reason": "reassigning"},
     "rate_request": {"rating": 5},
     "assign_request": {"responder_ids": ["someone"]},
+    "update_zone": {"name": "2幢"},
+}
+
+_LON, _LAT = POINT["coordinates"]
+SQUARE_AROUND_POINT = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [_LON - 0.001, _LAT - 0.001],
+            [_LON + 0.001, _LAT - 0.001],
+            [_LON + 0.001, _LAT + 0.001],
+            [_LON - 0.001, _LAT + 0.001],
+            [_LON - 0.001, _LAT - 0.001],
+        ]
+    ],
 }
 
 
@@ -131,6 +146,18 @@ def _populate(client, world, session) -> dict[str, str]:
         headers=headers(world.a.dispatcher),
     )
     ids["key_id"] = key.json()["id"]
+    zone = client.post(
+        "/v1/zones",
+        json={
+            "community_id": world.a.community_id,
+            "name": "1幢封控区",
+            "status": "sealed",
+            "geometry": SQUARE_AROUND_POINT,
+        },
+        headers=admin,
+    )
+    assert zone.status_code == 201, zone.text
+    ids["zone_id"] = zone.json()["zone"]["id"]
     run = client.post(
         "/v1/dispatch-runs",
         json={"scope": {"type": "community", "id": world.a.community_id}, "time_limit_s": 1},

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
-from service.config import get_settings
+from service.config import InvalidSettings, get_settings
 
 
 class CliError(Exception):
@@ -95,9 +95,8 @@ def _demo_keys() -> list[str]:
     from service.places.models import Community
     from service.responders.models import Responder, ResponderCommunity
 
-    lines = [
-        f"Dispatcher key (shown once): {_issue_key('dispatcher', 'demo dispatcher', [DEMO_COMMUNITY_CODE], None, None, 30)}"
-    ]
+    dispatcher = _issue_key("dispatcher", "demo dispatcher", [DEMO_COMMUNITY_CODE], None, None, 30)
+    lines = [f"Dispatcher key (shown once): {dispatcher}"]
     with get_sessionmaker()() as session:
         responders = session.execute(
             select(Responder.id, Responder.name, Responder.kind)
@@ -148,7 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()  # its defaults come from the settings, which may be bad
+    except InvalidSettings as exc:
+        print(f"wushe: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             _serve(args.demo, args.host, args.port)
@@ -173,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.role, args.name, args.community, args.street, args.responder_id, args.days
             )
             print(secret)
-    except CliError as exc:
+    except (CliError, InvalidSettings) as exc:
         print(f"wushe: {exc}", file=sys.stderr)
         return 2
     return 0

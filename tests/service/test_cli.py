@@ -48,3 +48,17 @@ def test_demo_loads_once_and_prints_a_working_key(database_url, client, session,
     )[-1]
     requests = client.get("/v1/requests", headers=headers(key)).json()["items"]
     assert len(requests) == 5 and {r["state"] for r in requests} == {"submitted"}
+
+
+def test_a_bad_setting_exits_2_with_its_name(database_url, monkeypatch, capsys):
+    """A setting the service cannot start with is a plain message naming it, not a traceback."""
+    from service.config import get_settings
+
+    monkeypatch.setenv("WUSHE_RUNS_ENGINE", "celery")
+    get_settings.cache_clear()
+    try:
+        assert main(["migrate"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("wushe: ") and "WUSHE_RUNS_ENGINE" in err and "Traceback" not in err

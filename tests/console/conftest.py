@@ -137,8 +137,12 @@ def watched(browser, demo) -> Iterator[Watched]:
         watch.problems.append(f"console error: {message.text} ({source})")
 
     def on_failed(request) -> None:
-        # Streams are cut when the page closes at the end of the test; that is no failure.
-        if watch.closing:
+        # Streams are cut when the page closes or reloads, or the console stops following a
+        # run: an aborted stream is no failure; any other failed request is.
+        if watch.closing or (
+            request.url.split("?")[0].endswith("/stream")
+            and "ERR_ABORTED" in (request.failure or "")
+        ):
             return
         watch.problems.append(f"request failed: {request.method} {request.url} {request.failure}")
 

@@ -129,6 +129,31 @@ def test_batch_preview_then_commit(watched: Watched, demo: Demo):
     page.wait_for_selector("#queue-table tbody tr td.state:text('已派单')")
 
 
+def test_a_discarded_preview_offers_nothing_and_a_pending_one_can_be_reopened(
+    watched: Watched, demo: Demo
+):
+    """Discarding a preview makes no offer and hides it; after a reload the console lists the
+    preview still awaiting a decision and opens its plan again."""
+    page = watched.page
+    sign_in(watched, demo)
+    page.click("#nav a[data-view=runs]")
+    page.fill("#run-limit", "1")
+    page.click("#run-start")
+    page.wait_for_selector("#plan-assigned tbody tr", timeout=60_000)
+    page.click("#run-discard")
+    page.wait_for_selector("#run-progress", state="detached")
+    with _api(demo) as api:
+        assert api.get("/v1/requests", params={"state": "offered"}).json()["items"] == []
+    page.click("#run-start")
+    page.wait_for_selector("#plan-assigned tbody tr", timeout=60_000)
+    page.reload()  # the key survives in the tab's session; the view is the #runs it was on
+    page.wait_for_selector("#pending-runs li")
+    assert page.locator("#pending-runs li").count() == 1
+    page.click("#pending-runs li button")
+    page.wait_for_selector("#plan-assigned tbody tr")
+    assert page.locator("#run-commit").is_visible()
+
+
 def test_manual_reassignment_from_the_map(watched: Watched, demo: Demo):
     """From the map a dispatcher reassigns an offered request to another volunteer; a
     responder that does not serve the category is refused with the API's reason."""

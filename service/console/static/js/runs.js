@@ -1,6 +1,6 @@
 // Batch runs: start a preview over a scope, watch its progress, review the plan on the map
 // and as tables (each unassigned request with its reason and remedy), then commit or discard.
-import { ApiError, api, openStream } from "./api.js";
+import { ApiError, api, listAll, openStream } from "./api.js";
 import { toast } from "./app.js";
 import { clear, h, select } from "./dom.js";
 import { label, t, when } from "./i18n.js";
@@ -8,11 +8,49 @@ import { MapView } from "./map.js";
 import { categoryName } from "./queue.js";
 import { changed, gridName, loadLoad, loadRequests, store } from "./store.js";
 
-export const listens = [];
+export const listens = ["runs"];
+const OPEN_RUN_STATES = ["queued", "running", "succeeded"];
+// A discarded preview stays in the service (there is nothing to delete); this tab hides it.
+const DISCARDED = "wushe.console.discarded";
 const state = { scopeType: "community", scopeId: "", limit: 5, run: null, plan: null, commit: null, error: "" };
 let section = null;
 let stream = null;
 let planMap = null;
+let pendingRuns = [];
+
+// Runs still waiting for a decision: queued, running, or previews not yet committed.
+async function loadPending() {
+  const lists = await Promise.all(OPEN_RUN_STATES.map((st) => listAll("/v1/dispatch-runs", { state: st })));
+  const discarded = new Set(JSON.parse(sessionStorage.getItem(DISCARDED) || "[]"));
+  pendingRuns = lists.flat().filter((run) => run.mode === "preview" && !discarded.has(run.id)).sort((a, b) => b.created_at.localeCompare(a.created_at));
+  draw();
+}
+
+async function openRun(run) {
+  state.run = run;
+  state.plan = state.commit = null;
+  state.error = "";
+  draw();
+  await follow(run.id);
+}
+
+function scopeName(run) {
+  const found = store.communities.find((c) => c.id === run.scope_id)
+    || store.grids.find((g) => g.id === run.scope_id)
+    || store.streets.find((st) => st.id === run.scope_id);
+  return found?.name ?? run.scope_id.slice(0, 8);
+}
+
+function pendingList() {
+  if (!pendingRuns.length) return null;
+  return h("div", { class: "card" }, [
+    h("h3", {}, t("runs.recent")),
+    h("ul", { id: "pending-runs" }, pendingRuns.slice(0, 10).map((run) => h("li", {}, [
+      `${when(run.created_at)} · ${scopeName(run)} · ${label("state", run.state)} `,
+      h("button", { type: "button", class: "secondary", onclick: () => openRun(run) }, t("runs.open")),
+    ]))),
+  ]);
+}
 
 function scopeOptions() {
   if (state.scopeType === "grid") return store.grids.map((g) => [g.id, g.name]);
@@ -91,8 +129,11 @@ async function discard() {
     stream?.abort();
     await api(`/v1/dispatch-runs/${state.run.id}`, { method: "DELETE" });
   }
+  const discarded = JSON.parse(sessionStorage.getItem(DISCARDED) || "[]");
+  sessionStorage.setItem(DISCARDED, JSON.stringify([...discarded, state.run.id]));
   state.run = state.plan = state.commit = null;
   toast(t("runs.discarded"));
+  loadPending();
   draw();
 }
 
@@ -166,6 +207,7 @@ function draw() {
     h("button", { type: "submit", id: "run-start" }, t("runs.start")),
   ]);
   const parts = [h("div", { class: "bar" }, h("h2", {}, t("runs.title"))), form];
+  if (!state.run) parts.push(pendingList());
   if (state.error) parts.push(h("p", { class: "error", role: "alert" }, state.error));
   if (state.run) parts.push(progress(state.run));
   const holder = h("div", { class: "map-holder small" });
@@ -181,7 +223,7 @@ function draw() {
     parts.push(h("button", { type: "button", id: "run-discard", class: "secondary", onclick: discard }, t("runs.discard")));
   }
   if (state.commit) parts.push(commitResult(state.commit));
-  clear(section).append(...parts);
+  clear(section).append(...parts.filter(Boolean));
   if (state.plan) {
     if (!planMap) planMap = new MapView(holder, { id: "plan-map" });
     planMap.container = holder;
@@ -194,4 +236,5 @@ export function render(node) {
   section = node;
   if (!state.scopeId) state.scopeId = scopeOptions()[0]?.[0] ?? "";
   draw();
+  loadPending();
 }

@@ -44,6 +44,7 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CENTRE = (121.02, 30.70)  # Pinghu, lon/lat
 LOCAL = ZoneInfo("Asia/Shanghai")
 CATEGORIES = ("medicine_delivery", "elder_care_visit")
+REFERENCE_PATH = "/v1/service-categories?limit=1"
 CONNECTIONS = 64
 REQUEST_TIMEOUT_S = 30.0
 DRAIN_LIMIT_S = 60.0
@@ -377,13 +378,16 @@ def request_body(rng: random.Random, world: World, n: int, now: datetime) -> dic
 
 
 async def _one(
-    client: httpx.AsyncClient, gate: asyncio.Semaphore, due: float, body: dict[str, Any],
+    client: httpx.AsyncClient, gate: asyncio.Semaphore, due: float, body: dict[str, Any] | None,
     result: RateResult,
 ) -> None:
     await asyncio.sleep(max(0.0, due - time.perf_counter()))
     async with gate:
         try:
-            response = await client.post("/v1/requests", json=body)
+            if body is None:  # the reference: an authenticated read of the service menu
+                response = await client.get(REFERENCE_PATH)
+            else:
+                response = await client.post("/v1/requests", json=body)
         except httpx.HTTPError as exc:
             result.statuses[f"exception {type(exc).__name__}"] += 1
             return
@@ -400,7 +404,7 @@ async def _one(
 
 async def run_rate(
     base: str, world: World, rate: int, seconds: float, rng: random.Random, first: int,
-    count_it: bool = True,
+    count_it: bool = True, reference: bool = False,
 ) -> RateResult:
     result = RateResult(rate, seconds)
     total = max(1, int(rate * seconds))
@@ -411,7 +415,10 @@ async def run_rate(
     ) as client:
         gate = asyncio.Semaphore(CONNECTIONS)
         now = datetime.now(UTC)
-        bodies = [request_body(rng, world, first + i, now) for i in range(total)]
+        bodies: list[dict[str, Any] | None] = (
+            [None] * total if reference
+            else [request_body(rng, world, first + i, now) for i in range(total)]
+        )
         start = time.perf_counter() + 0.2
         tasks = [
             asyncio.create_task(_one(client, gate, start + i / rate, bodies[i], result))
@@ -454,6 +461,22 @@ def table(results: list[RateResult]) -> str:
             f"| {percentile(r.latencies_ms, 95):.0f} | {percentile(r.latencies_ms, 99):.0f} "
             f"| {max(r.latencies_ms, default=float('nan')):.0f} | {r.errors} | {offered:.1f} "
             f"| {lm:.1f} | {sv:.1f} | {r.caps_exceeded} | {r.double_assigned} |"
+        )
+    return "\n".join(lines)
+
+
+def reference_table(references: list[RateResult], results: list[RateResult]) -> str:
+    lines = [
+        f"| target req/s | reference `GET {REFERENCE_PATH}` achieved req/s | reference p50 ms "
+        "| reference p99 ms | reference errors | POST p99 / reference p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ref, res in zip(references, results, strict=True):
+        p99 = percentile(ref.latencies_ms, 99)
+        ratio = percentile(res.latencies_ms, 99) / p99 if p99 else float("nan")
+        lines.append(
+            f"| {ref.rate} | {ref.ok / ref.elapsed_s:.1f} | {percentile(ref.latencies_ms, 50):.0f} "
+            f"| {p99:.0f} | {ref.errors} | {ratio:.1f} |"
         )
     return "\n".join(lines)
 
@@ -515,7 +538,13 @@ def main(argv: list[str] | None = None) -> int:
         warm = asyncio.run(run_rate(base, world, 10, WARMUP / 10, rng, 10_000_000))
         print(f"warm-up: {warm.sent} requests, statuses {dict(warm.statuses)}", file=sys.stderr)
         results = []
+        references = []
         for k, rate in enumerate(rates):
+            # Same run, same server, same client, same rate: the machine's floor for an
+            # authenticated request that reads the database once.
+            quiesce(base)
+            references.append(asyncio.run(
+                run_rate(base, world, rate, args.seconds, rng, 0, reference=True)))
             quiesce(base)
             before = scrape(base)
             result = asyncio.run(run_rate(base, world, rate, args.seconds, rng, k * 1_000_000))
@@ -530,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{dict(result.outcomes)}, queued reasons {dict(result.queued_reasons)}",
                   file=sys.stderr)
         print(table(results))
+        print()
+        print(reference_table(references, results))
         return 0 if not any(r.caps_exceeded or r.double_assigned for r in results) else 1
     finally:
         if server is not None:

@@ -143,7 +143,53 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--street", help="street code (dispatcher keys for a whole street)")
     key.add_argument("--responder-id")
     key.add_argument("--days", type=int, default=365, help="days until the key expires")
+    intake = commands.add_parser(
+        "import", help="store a list of needs from a CSV or GeoJSON file (see the README)"
+    )
+    intake.add_argument("file", help="a .csv, .geojson or .json file")
+    intake.add_argument("--community", required=True, help="community code")
     return parser
+
+
+def _import(path: str, community_code: str) -> int:
+    """Exit 0 when every row was stored or already there; 1 when some rows were refused
+    (the others are stored); 2 (CliError) when the file or community cannot be used."""
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from service.auth.principal import SYSTEM
+    from service.db import get_sessionmaker
+    from service.errors import ProblemError
+    from service.places.models import Community
+    from service.requests import intake
+
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise CliError(f"{path}: expected a .csv, .geojson or .json file")
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+    _migrate()
+    with get_sessionmaker()() as session:
+        community_id = session.scalar(select(Community.id).where(Community.code == community_code))
+        if community_id is None:
+            raise CliError(f"unknown community code {community_code!r}")
+        try:
+            parse = intake.rows_from_csv if suffix == ".csv" else intake.rows_from_geojson
+            done = intake.import_rows(session, SYSTEM, community_id, parse(content))
+        except ProblemError as exc:
+            session.rollback()
+            raise CliError(f"{path}: {exc.detail}") from None
+        session.commit()
+    print(
+        f"stored {len(done.stored)}, unchanged {len(done.unchanged)}, refused {len(done.rejected)}"
+    )
+    for r in done.rejected:
+        print(f"row {r.row}: {r.field}: {r.reason}", file=sys.stderr)
+    return 1 if done.rejected else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_worker()
             except RuntimeError as exc:
                 raise CliError(str(exc)) from None
+        elif args.command == "import":
+            return _import(args.file, args.community)
         elif args.command == "create-key":
             _migrate()
             secret = _issue_key(

@@ -87,6 +87,10 @@ class Unprocessable(ProblemError):
         return cls(message, [FieldError(field=field, message=message, type=type_)])
 
 
+class PayloadTooLarge(ProblemError):
+    status, slug, title = 413, "too-large", "Payload too large"
+
+
 class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "unavailable", "Service not ready"
 

@@ -32,6 +32,10 @@ from service.runs.router import router as runs_router
 from service.zones.router import router as zones_router
 
 JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
+JSON_ONLY = frozenset({"application/json"})
+# Bulk intake takes files as they are kept, not wrapped in JSON.
+IMPORT_PATHS = frozenset({"/v1/requests/import"})
+IMPORT_MEDIA_TYPES = frozenset({"text/csv", "application/geo+json", "application/json"})
 BACKGROUND_CONNECTIONS = 4
 MIN_THREADS = 4
 
@@ -74,9 +78,11 @@ def create_app() -> FastAPI:
         )
         if request.method in JSON_BODY_METHODS and has_body:
             media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media_type != "application/json":
+            allowed = IMPORT_MEDIA_TYPES if request.url.path in IMPORT_PATHS else JSON_ONLY
+            if media_type not in allowed:
                 problem = errors.UnsupportedMediaType(
-                    f"Send the body as application/json, not {media_type or 'no content type'}."
+                    f"Send the body as {' or '.join(sorted(allowed))}, not "
+                    f"{media_type or 'no content type'}."
                 ).to_problem(request.url.path)
                 return errors.problem_response(problem)
         return await call_next(request)

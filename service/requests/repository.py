@@ -38,6 +38,13 @@ def get_visible(session: Session, principal: Principal, request_id: str) -> Serv
     return session.scalar(stmt)
 
 
+def by_external_id(session: Session, source: str, external_id: str) -> ServiceRequest | None:
+    stmt = select(ServiceRequest).where(
+        ServiceRequest.source == source, ServiceRequest.external_id == external_id
+    )
+    return session.scalar(stmt)
+
+
 def external_id_taken(session: Session, source: str, external_id: str) -> bool:
     stmt = select(ServiceRequest.id).where(
         ServiceRequest.source == source, ServiceRequest.external_id == external_id

@@ -1,13 +1,22 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from service.auth.principal import Principal, Role, SessionDep, require
-from service.errors import COMMON, Conflict, NotFound, responses
+from service.config import get_settings
+from service.errors import (
+    COMMON,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    responses,
+)
 from service.pagination import Page, PageParams
+from service.requests import intake, schemas
 from service.requests import repository as repo
-from service.requests import schemas
 from service.requests import service as requests
 from service.types import Instant
 
@@ -16,6 +25,63 @@ router = APIRouter(prefix="/v1", tags=["requests"])
 Reader = Annotated[Principal, Depends(require(*Role))]
 Writer = Annotated[Principal, Depends(require(Role.dispatcher, Role.grid_app))]
 Pages = Annotated[PageParams, Depends()]
+
+
+IMPORT_TYPES = {"text/csv": intake.rows_from_csv, "application/geo+json": intake.rows_from_geojson}
+IMPORT_TYPES["application/json"] = intake.rows_from_geojson
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "external_id,category_code,lon,lat,window_start,window_end,quantity\n"
+            "gd-001,medicine_delivery,121.031,30.712,"
+            "2026-03-02T09:00:00+08:00,2026-03-02T12:00:00+08:00,2\n",
+        },
+        "application/geo+json": {"schema": {"type": "object"}},
+    },
+}
+
+
+@router.post(
+    "/requests/import",
+    responses=responses(*COMMON, PayloadTooLarge, UnsupportedMediaType),
+    openapi_extra={"requestBody": _IMPORT_BODY},
+)
+async def import_requests(
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    community_id: Annotated[str, Query(description="The community every row belongs to")],
+) -> schemas.ImportOut:
+    """Store a list of needs (CSV or GeoJSON, one row per request, keyed by external_id).
+
+    Good rows are stored (not matched one by one: start a batch run for them), bad rows come
+    back with row, field and reason, rows imported before are reported unchanged."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    parse = IMPORT_TYPES.get(media_type)
+    if parse is None:
+        raise UnsupportedMediaType(
+            "Send the list as text/csv or application/geo+json, not "
+            f"{media_type or 'no content type'}."
+        )
+    limit = get_settings().import_max_bytes
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise PayloadTooLarge(f"an import file may hold at most {limit} bytes")
+    content = await request.body()
+    if len(content) > limit:
+        raise PayloadTooLarge(f"an import file may hold at most {limit} bytes")
+    rows = await run_in_threadpool(parse, content)
+    done = await run_in_threadpool(intake.import_rows, session, principal, community_id, rows)
+    return schemas.ImportOut(
+        stored=len(done.stored),
+        unchanged=len(done.unchanged),
+        rejected=[
+            schemas.RejectedRow(row=r.row, field=r.field, reason=r.reason) for r in done.rejected
+        ],
+        stored_ids=done.stored,
+        unchanged_ids=done.unchanged,
+    )
 
 
 @router.post(

@@ -131,3 +131,19 @@ class RequestOut(OutModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class RejectedRow(OutModel):
+    row: int = Field(description="1-based data row (CSV: after the header; GeoJSON: feature)")
+    field: str
+    reason: str
+
+
+class ImportOut(OutModel):
+    """What an import did: stored, already there (same external id), refused."""
+
+    stored: int
+    unchanged: int
+    rejected: list[RejectedRow]
+    stored_ids: list[str]
+    unchanged_ids: list[str]

@@ -103,8 +103,16 @@ def _flush(session: Session, source: str, external_id: str | None) -> None:
 
 
 def create_request(
-    session: Session, principal: Principal, data: schemas.RequestCreate
+    session: Session,
+    principal: Principal,
+    data: schemas.RequestCreate,
+    *,
+    match: bool = True,
+    source: str | None = None,
 ) -> ServiceRequest:
+    """Store a request and, where the community dispatches automatically and ``match`` holds,
+    offer it at once (live matching, in this transaction). ``source`` is set by the import,
+    whatever the caller's role."""
     if principal.role not in (Role.admin, Role.dispatcher, Role.grid_app):
         raise Forbidden("Only dispatchers and grid apps file service requests.")
     community_id, grid_id = _place(session, principal, data)
@@ -114,7 +122,7 @@ def create_request(
     category = catalogue.require_category(session, data.category_code, "category_code")
     lon, lat = _location(data, resident)
     _check_window(data.window_start, data.window_end)
-    source = _source(principal, data)
+    source = source or _source(principal, data)
     if data.external_id is not None and repo.external_id_taken(session, source, data.external_id):
         raise _duplicate(source, data.external_id)
     request = ServiceRequest(
@@ -154,7 +162,7 @@ def create_request(
     from service.dispatch import live
 
     # Matched in the same transaction: the offer commits with the request or not at all.
-    outcome = live.on_created(session, request)
+    outcome = live.on_created(session, request) if match else None
     request.dispatch = outcome.as_dict() if outcome is not None else None
     return request
 

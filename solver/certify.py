@@ -31,7 +31,7 @@ from solver.candidates import (
     pair_secondary,
     static_ok,
 )
-from solver.flow import VOLUNTEER, FlowResult, solve_flow
+from solver.flow import VOLUNTEER, FlowResult, reoptimise, solve_flow
 from solver.index import BIG, Index
 
 FIRST_K = 16         # nearest responders of its class per request in the first round
@@ -40,6 +40,7 @@ ADD_PER_REQUEST = 20  # pairs at fault joining the restricted set per request an
 REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing tree per band
 BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
+REPAIR_MAX = 400  # new pairs worked into the last flow in place rather than solved afresh
 _COST_LIMIT = 2**62
 
 
@@ -233,8 +234,10 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
                 pr, pj, metres = hit
                 # the exact reduced cost first, then the remaining static rules on the few
                 rc = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj]
+                keep = np.flatnonzero(rc < 0)
+                pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
                 key = pr * nj + pj
-                keep = (rc < 0) & ~_in_sorted(have, key) & ~_in_sorted(travel, key)
+                keep = ~_in_sorted(have, key) & ~_in_sorted(travel, key)
                 pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
                 minutes = geo.travel_minutes(metres, ix.j_speed[pj])
                 keep = static_ok(ix, pr, pj, minutes)
@@ -284,17 +287,22 @@ def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult]:
     `optimal` (it is unless the costs cannot be held exactly in int64)."""
     g, scale, exact = costing = full_costing(ix)
     cand = build_candidates(ix, knn=FIRST_K, per_task=PER_TASK)
-    while True:
-        res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
-        d = potentials(res.nodes, res.arcs)
-        if d is None:  # cannot happen for an optimal flow; fall back to every pair
-            break
+    res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+    d = potentials(res.nodes, res.arcs)
+    while d is not None:  # None cannot happen for an optimal flow
         q, p = prices(ix, cand, res, d, g)
         new, _ = at_fault(ix, cand, q, p, g)
         if new is None:
             res.arcs = ()
             return _explainable(ix, cand, res), res
+        # a few new pairs are worked into the flow in place; many mean a fresh solve
+        fixed = reoptimise(ix, cand, res, d, new) if len(new.p_unit) <= REPAIR_MAX else None
         cand = _join(cand, new)
+        if fixed is None:
+            res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+            d = potentials(res.nodes, res.arcs)
+        else:
+            res, d = fixed
     cand = build_candidates(ix)
     return cand, solve_flow(ix, cand, costing=costing)
 

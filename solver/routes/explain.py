@@ -1,0 +1,148 @@
+"""Why an order is unserved, in a dispatcher's words, and what would change it.
+
+The checks run in the order a dispatcher would fix things: stock, zone clearance, vehicle
+capacity, the deadline against everyone's shift (the earliest anyone eligible could reach
+the pickup point while it is open and then the door), and last "everyone who could was
+already booked". The first that fails is the reason; the remedy is computed from the data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from solver.routes.plan import Unserved
+from solver.routes.prepare import Prepared
+from solver.routes.problem import RESTRICTED
+
+INF = 10**9
+
+
+def clock(minute: int) -> str:
+    return f"{(minute // 60) % 24:02d}:{minute % 60:02d}"
+
+
+def km(metres: float) -> str:
+    return f"{int(round(metres))} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def explain(prep: Prepared, served: set[str]) -> list[Unserved]:
+    pb = prep.problem
+    dl = pb.deliveries
+    task_of = {i: t for t in prep.tasks for i in t.orders}
+    zone_at = {z.id: i for i, z in enumerate(pb.zones)}
+    speed = np.array([v.speed_kmh for v in pb.vehicles], dtype=np.float64)
+    shift = np.array([v.shift for v in pb.vehicles], dtype=np.int64).reshape(-1, 2)
+    cap = np.array([v.capacity for v in pb.vehicles], dtype=np.int64)
+    out = []
+    for i, d in enumerate(dl):
+        if d.id in served:
+            continue
+        out.append(_one(prep, i, task_of.get(i), zone_at, speed, shift, cap))
+    return sorted(out, key=lambda u: u.delivery_id)
+
+
+def _minutes(prep, a, b, speed):
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    return prep.places.minutes(a, b, speed)
+
+
+def _one(prep, i, task, zone_at, speed, shift, cap) -> Unserved:
+    pb = prep.problem
+    d = pb.deliveries[i]
+    nv = len(pb.vehicles)
+    zone = pb.zones[zone_at[d.zone_id]] if d.zone_id is not None else None
+    restricted = zone is not None and zone.status in RESTRICTED
+    handoff = restricted and zone.status == "sealed" and zone.gate is not None
+    if task is None:  # the stock pre-pass found no pickup point for it
+        holders = [p for p in pb.pickup_points if p.stock.get(d.item, 0) >= d.boxes]
+        if not holders:
+            return Unserved(d.id, "no_stock",
+                            f"No pickup point holds {d.boxes} boxes of '{d.item}'.",
+                            f"stock {d.boxes} boxes of '{d.item}' at a pickup point")
+        soonest = _soonest_from(prep, i, holders)
+        if soonest > d.window[1]:
+            when = "never" if soonest >= INF else clock(soonest)
+            return Unserved(d.id, "deadline_too_early",
+                            f"The deadline {clock(d.window[1])} is too early for anyone's "
+                            f"shift: the earliest arrival with '{d.item}' is {when}.",
+                            "no change of deadline helps: no pickup point holding it is open "
+                            "during a shift" if soonest >= INF
+                            else f"move the deadline to {clock(soonest)} or later")
+        return Unserved(d.id, "stock_taken",
+                        f"The '{d.item}' at pickup points that could reach the door by "
+                        f"{clock(d.window[1])} went to more urgent or earlier orders.",
+                        f"restock '{d.item}' at {holders[0].id} or extend the deadline")
+    cleared = np.array([zone is not None and zone.id in v.zone_clearances
+                        for v in pb.vehicles], dtype=bool)
+    if restricted and not cleared.any():
+        return Unserved(d.id, "no_cleared_responder",
+                        f"No responder is cleared for {zone.status} zone {zone.id}.",
+                        f"clear a responder for zone {zone.id}")
+    last = cleared if restricted else np.ones(nv, dtype=bool)
+    if not (cap[last] >= task.boxes).any():
+        return Unserved(d.id, "capacity",
+                        f"The stop's {task.boxes} boxes are more than any responder who may "
+                        f"carry them holds (largest: {int(cap[last].max())}).",
+                        f"send a responder carrying {task.boxes} boxes, or split the order")
+    door_at = _earliest(prep, task, handoff, cleared, last, speed, shift)
+    if door_at > task.window[1]:
+        when = "never" if door_at >= INF else clock(door_at)
+        return Unserved(d.id, "deadline_too_early",
+                        f"The deadline {clock(task.window[1])} is too early for anyone's "
+                        f"shift: the earliest arrival is {when}.",
+                        "no change of deadline helps: no shift reaches the door" if
+                        door_at >= INF else f"move the deadline to {clock(door_at)} or later")
+    near = prep.places.metres(prep.base, np.full(nv, task.door))
+    near = np.where(last, near, np.inf)
+    return Unserved(d.id, "no_time_left",
+                    "Every responder who could make it in time was already booked by more "
+                    "urgent or better-placed orders.",
+                    f"add a responder near {d.building_id or d.id} (nearest eligible base "
+                    f"{km(float(near.min()))} away) or extend the deadline")
+
+
+def _soonest_from(prep, i, holders) -> int:
+    """The stock pre-pass's own test: the earliest door (or gate) arrival from any holder,
+    opening no earlier than the first shift, at the fastest responder's speed."""
+    pb = prep.problem
+    d = pb.deliveries[i]
+    first = min((v.shift[0] for v in pb.vehicles), default=0)
+    fastest = max((v.speed_kmh for v in pb.vehicles), default=15.0)
+    target = d.location
+    if d.zone_id is not None:
+        z = next(z for z in pb.zones if z.id == d.zone_id)
+        if z.status == "sealed" and z.gate is not None:
+            target = z.gate
+    best = INF
+    for p in holders:
+        opens = max(p.hours[0], first)
+        if opens <= p.hours[1]:
+            a = prep.places.points.index(p.location)
+            b = prep.places.points.index(target)
+            best = min(best, opens + p.service_minutes + int(prep.places.minutes(a, b,
+                                                                                fastest)))
+    return best
+
+
+def _earliest(prep, task, handoff, cleared, last, speed, shift) -> int:
+    """Earliest door arrival by anyone allowed, each starting at their shift start and
+    back at their route end by its close; INF when nobody can."""
+    pb = prep.problem
+    pp = pb.pickup_points[task.pickup]
+    pick = int(prep.pickup_point[task.pickup])
+    at_pick = np.maximum(shift[:, 0] + _minutes(prep, prep.base, pick, speed), pp.hours[0])
+    at_pick = np.where(at_pick <= pp.hours[1], at_pick, INF)
+    leave = at_pick + pp.service_minutes
+    if handoff:
+        zone = pb.zones[task.zone]
+        gate = int(prep.gate_point[task.zone])
+        at_gate = leave + _minutes(prep, pick, gate, speed)
+        ready = int(at_gate.min()) + zone.gate_service_minutes
+        start = np.maximum(shift[:, 0] + _minutes(prep, prep.base, gate, speed), ready)
+        door = start + _minutes(prep, gate, task.door, speed)
+    else:
+        door = leave + _minutes(prep, pick, task.door, speed)
+    door = np.maximum(door, task.window[0])
+    home = door + task.service + _minutes(prep, task.door, prep.end, speed)
+    door = np.where(last & (home <= shift[:, 1]) & (door < INF), door, INF)
+    return int(door.min()) if len(door) else INF

@@ -1,0 +1,181 @@
+"""One part's routing model (OR-Tools routing library), in the usual order: data -> model ->
+dimensions -> constraints -> objective -> search.
+
+A part is a list of jobs and the responders that may do them. A job is one pickup and
+delivery pair: a direct task (pickup point -> door), a handoff's first leg (pickup point ->
+the zone's gate, anyone, drop by a given minute) or its second leg (gate -> door, cleared
+responders only, pickup from a given minute). Every pair is optional behind a disjunction
+whose penalty is tiered by urgency, so that one order of a tier outweighs every order of
+the tiers below (and any distance); the arc cost is metres.
+"""
+
+from __future__ import annotations
+
+import time as _clock
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from solver.routes.prepare import Prepared
+
+PICKUP, DELIVER, GATE_DROP, GATE_PICKUP, START, END = range(6)
+DIRECT, LEG_TO_GATE, LEG_FROM_GATE = range(3)  # a job is (task id, leg, gate lo, gate hi)
+FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
+OPERATORS_OFF: tuple[str, ...] = ()
+DROP_UNIT = 10_000_000  # metres: dropping the lightest order costs more than any detour
+
+
+@dataclass
+class Visit:
+    kind: int
+    task: int          # task id (-1 for start and end)
+    time: int          # service start (start: departure; end: arrival)
+
+
+def tier_weights(tasks) -> list[int]:
+    """Penalty per order of each urgency tier: more than all lower tiers' orders together."""
+    units = [0, 0, 0]
+    for t in tasks:
+        for k in range(3):
+            units[k] += t.counts[k]
+    w = []
+    for k in range(3):
+        w.append(DROP_UNIT + sum(w[s] * units[s] for s in range(k)))
+    return w
+
+
+def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_ids: list[int],
+               gls_solutions: int, time_cap_s: float) -> list[list[Visit]]:
+    """Routes (one visit list per vehicle of `vehicle_ids`, start and end included): cheapest
+    insertion, descent to a local optimum, then `gls_solutions` steps of guided local search
+    (0: none). Counts, not the clock, end each phase; `time_cap_s` is a safety net."""
+    started = _clock.perf_counter()
+    pb = prep.problem
+    tasks = [prep.tasks[j[0]] for j in jobs]
+    vehicles = [pb.vehicles[v] for v in vehicle_ids]
+    nv = len(vehicles)
+    if nv == 0:
+        return []
+    # --- data: nodes -------------------------------------------------------------------
+    point, service, lo, hi, demand, kind, owner = [], [], [], [], [], [], []
+
+    def node(p, s, w, q, k, t):
+        point.append(p)
+        service.append(s)
+        lo.append(w[0])
+        hi.append(w[1])
+        demand.append(q)
+        kind.append(k)
+        owner.append(t)
+        return len(point) - 1
+
+    for k, v in enumerate(vehicles):
+        node(int(prep.base[vehicle_ids[k]]), 0, v.shift, 0, START, -1)
+    for k, v in enumerate(vehicles):
+        node(int(prep.end[vehicle_ids[k]]), 0, v.shift, 0, END, -1)
+    weights = tier_weights(tasks)
+    pairs = []  # (pickup node, drop node, penalty, allowed vehicles or None)
+    for t, (_, leg, gate_lo, gate_hi) in zip(tasks, jobs, strict=True):
+        pp = pb.pickup_points[t.pickup]
+        penalty = sum(c * w for c, w in zip(t.counts, weights, strict=True))
+        cleared = None
+        if t.zone is not None and leg != LEG_TO_GATE:
+            cleared = [k for k, v in enumerate(vehicle_ids) if t.zone in prep.clear[v]]
+            if not cleared:
+                continue
+        if leg == LEG_FROM_GATE:
+            p = node(int(prep.gate_point[t.zone]), 0, (gate_lo, gate_hi), t.boxes,
+                     GATE_PICKUP, t.id)
+        else:
+            p = node(int(prep.pickup_point[t.pickup]), pp.service_minutes, pp.hours, t.boxes,
+                     PICKUP, t.id)
+        if leg == LEG_TO_GATE:
+            d = node(int(prep.gate_point[t.zone]), pb.zones[t.zone].gate_service_minutes,
+                     (gate_lo, gate_hi), -t.boxes, GATE_DROP, t.id)
+        else:
+            d = node(int(t.door), t.service, t.window, -t.boxes, DELIVER, t.id)
+        pairs.append((p, d, penalty, cleared))
+    n = len(point)
+    pts = np.asarray(point, dtype=np.int64)
+    uniq, pos = np.unique(pts, return_inverse=True)
+    metres_u = prep.places.metres(uniq[:, None], uniq[None, :])
+    metres = metres_u[pos[:, None], pos[None, :]]
+    svc = np.asarray(service, dtype=np.int64)
+
+    # --- model -------------------------------------------------------------------------
+    manager = pywrapcp.RoutingIndexManager(n, nv, list(range(nv)), list(range(nv, 2 * nv)))
+    routing = pywrapcp.RoutingModel(manager)
+    dist_cb = routing.RegisterTransitMatrix(metres.tolist())
+    routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+    time_cb = {}
+    for v in vehicles:
+        if v.speed_kmh not in time_cb:
+            mins_u = prep.places.minutes(uniq[:, None], uniq[None, :], v.speed_kmh)
+            mins = mins_u[pos[:, None], pos[None, :]] + svc[:, None]
+            time_cb[v.speed_kmh] = routing.RegisterTransitMatrix(mins.tolist())
+    horizon = max(max(hi), max(v.shift[1] for v in vehicles)) + 1
+    routing.AddDimensionWithVehicleTransits([time_cb[v.speed_kmh] for v in vehicles],
+                                            horizon, horizon, False, "time")
+    time = routing.GetDimensionOrDie("time")
+    load_cb = routing.RegisterUnaryTransitVector(demand)
+    routing.AddDimensionWithVehicleCapacity(load_cb, 0, [v.capacity for v in vehicles], True,
+                                            "load")
+
+    # --- constraints ---------------------------------------------------------------------
+    solver = routing.solver()
+    for k, v in enumerate(vehicles):
+        for idx in (routing.Start(k), routing.End(k)):
+            time.CumulVar(idx).SetRange(v.shift[0], v.shift[1])
+        if v.max_route_minutes is not None:
+            time.SetSpanUpperBoundForVehicle(v.max_route_minutes, k)
+        routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(k)))
+        routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(k)))
+    for i in range(2 * nv, n):
+        time.CumulVar(manager.NodeToIndex(i)).SetRange(lo[i], hi[i])
+    for p, d, penalty, allowed in pairs:
+        pi, di = manager.NodeToIndex(p), manager.NodeToIndex(d)
+        routing.AddPickupAndDelivery(pi, di)
+        solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
+        solver.Add(routing.ActiveVar(pi) == routing.ActiveVar(di))
+        solver.Add(time.CumulVar(pi) <= time.CumulVar(di))
+        if allowed is not None:
+            barred = sorted(set(range(nv)) - set(allowed))
+            if barred:  # (SetAllowedVehiclesForIndex's Span binding refuses Python lists)
+                routing.VehicleVar(pi).RemoveValues(barred)
+                routing.VehicleVar(di).RemoveValues(barred)
+        # the objective: a dropped pair pays its penalty (split over its two nodes)
+        routing.AddDisjunction([pi], penalty - penalty // 2)
+        routing.AddDisjunction([di], penalty // 2)
+
+    # --- search ------------------------------------------------------------------------
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION)
+    for name in OPERATORS_OFF:
+        setattr(params.local_search_operators, name, pywrapcp.BOOL_FALSE)
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT)
+    params.time_limit.FromMilliseconds(max(50, int(time_cap_s * 1000)))
+    solution = routing.SolveWithParameters(params)
+    left = time_cap_s - (_clock.perf_counter() - started)
+    if solution is not None and gls_solutions > 0 and left > 0.05:
+        params.local_search_metaheuristic = (
+            routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+        params.solution_limit = gls_solutions
+        params.time_limit.FromMilliseconds(int(left * 1000))
+        better = routing.SolveFromAssignmentWithParameters(solution, params)
+        if better is not None:
+            solution = better
+    routes: list[list[Visit]] = [[] for _ in range(nv)]
+    if solution is None:
+        return routes
+    for k in range(nv):
+        idx = routing.Start(k)
+        while True:
+            i = manager.IndexToNode(idx)
+            routes[k].append(Visit(kind[i], owner[i], solution.Value(time.CumulVar(idx))))
+            if routing.IsEnd(idx):
+                break
+            idx = solution.Value(routing.NextVar(idx))
+    return routes

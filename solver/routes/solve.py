@@ -1,0 +1,302 @@
+"""`solve_routes(problem, time_limit, seed) -> RoutePlan`: prepare, decompose, route each
+part (in parallel processes), cut back one-legged handoffs, re-time, explain, assemble.
+
+Handoffs are planned in two stages. Stage A routes the second legs (gate -> door) on the
+responders cleared for gated zones, each leg picking up at the gate no earlier than the
+earliest anyone could bring the boxes there plus HANDOFF_SLACK minutes. Stage B routes the
+direct tasks and the first legs (pickup point -> gate) on everyone else, each first leg due
+at the gate by its second leg's planned pickup minus the gate's service time, so the
+precedence holds by construction. A first leg stage B drops takes its second leg with it
+(`_finish`), so both legs or neither are in the plan.
+
+Determinism: each part's search stops on a solution count sized from the nominal budget
+and the part's size, never on the clock; the wall-clock limit (twice the nominal share) is
+only a safety net for a machine more than about twice slower than a quiet one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time as _time
+
+import numpy as np
+
+from solver.routes import model
+from solver.routes.decompose import decompose
+from solver.routes.explain import explain
+from solver.routes.plan import Route, RoutePlan, Stop
+from solver.routes.prepare import Prepared, prepare
+from solver.routes.problem import RoutesProblem
+
+PART_SIZE = 40            # tasks per routing model
+DESCENT_S_PER_TASK = 0.004  # insertion + descent, seconds of one core per task (quiet)
+GLS_RATE = 60_000          # GLS steps per second on a model of n tasks: GLS_RATE / n**2
+LOAD_ALLOWANCE = 2.0      # wall-clock safety net: this many times the nominal share
+PREPARE_S_PER_DELIVERY = 1e-4  # pre-pass, parts, explanations, plan: nominal seconds
+HANDOFF_SLACK = 30        # minutes between the earliest possible gate arrival and a 2nd leg
+KINDS = {model.PICKUP: "pickup", model.DELIVER: "deliver", model.GATE_DROP: "gate_drop",
+         model.GATE_PICKUP: "gate_pickup"}
+
+_PREP: Prepared | None = None  # shared with forked workers
+
+
+def _work(job):
+    jobs, vehicle_ids, steps, cap = job
+    return model.solve_part(_PREP, jobs, vehicle_ids, steps, cap)
+
+
+def _run(prep: Prepared, jobs: list, parts, budget_s: float, workers: int,
+         cap_s: float | None = None) -> dict:
+    """Routes per vehicle index, solving parts in `workers` processes; `budget_s` sizes
+    the search (nominal), `cap_s` (default LOAD_ALLOWANCE x budget) only bounds the clock."""
+    cap_s = LOAD_ALLOWANCE * budget_s if cap_s is None else cap_s
+    global _PREP
+    sizes = [len(j) for j, _ in parts]
+    total = max(1, sum(sizes))
+    work = []
+    for (js, v), n in zip(parts, sizes, strict=True):
+        share = budget_s * workers * n / total   # seconds of one core for this part
+        # nominal costs are charged LOAD_ALLOWANCE times over, so a loaded machine still
+        # finishes every phase on its count (same plan) before the clock stops it
+        descent = DESCENT_S_PER_TASK * n * LOAD_ALLOWANCE
+        steps = int(max(0.0, share - descent) / LOAD_ALLOWANCE * GLS_RATE / max(n, 1) ** 2)
+        work.append(([jobs[j] for j in js], v, steps,
+                      max(0.05, cap_s * workers * n / total)))
+    _PREP = prep
+    try:
+        if workers <= 1 or len(work) <= 1:
+            results = [_work(w) for w in work]
+        else:
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(workers) as pool:
+                results = pool.map(_work, work, chunksize=1)
+    finally:
+        _PREP = None
+    out = {}
+    for (_, vids), routes in zip(parts, results, strict=True):
+        for v, visits in zip(vids, routes, strict=True):
+            if len(visits) > 2:
+                out[v] = visits
+    return out
+
+
+def _stage(prep, jobs, vehicles, budget_s, workers, part_size, deadline) -> dict:
+    """Route `jobs` on `vehicles`; a second round gives what the first left to the
+    vehicles it left idle."""
+    parts = decompose(prep, jobs, part_size, vehicles)
+    cap = max(0.05, min(LOAD_ALLOWANCE * 0.8 * budget_s,
+                        0.9 * (deadline - _time.perf_counter())))
+    routes = _run(prep, jobs, parts, 0.8 * budget_s, min(workers, max(1, len(parts))), cap)
+    done = {(x.task, x.kind) for r in routes.values() for x in r}
+    kind = {model.DIRECT: model.DELIVER, model.LEG_TO_GATE: model.GATE_DROP,
+            model.LEG_FROM_GATE: model.DELIVER}
+    left = [j for j in jobs if (j[0], kind[j[1]]) not in done]
+    idle = [v for v in vehicles if v not in routes]
+    if left and idle:
+        extra = decompose(prep, left, part_size, idle)
+        cap = max(0.05, min(0.2 * budget_s, deadline - _time.perf_counter()))
+        routes.update(_run(prep, left, extra, 0.2 * budget_s, min(workers, max(1, len(extra))),
+                           cap))
+    return routes
+
+
+def _gate_ready(prep: Prepared, task, pool: list[int]) -> int:
+    """Earliest minute a responder of `pool` could bring a handoff task's boxes to the
+    gate."""
+    pb = prep.problem
+    pp = pb.pickup_points[task.pickup]
+    pick = int(prep.pickup_point[task.pickup])
+    gate = int(prep.gate_point[task.zone])
+    best = None
+    for speed in sorted({pb.vehicles[i].speed_kmh for i in pool}):
+        vs = [i for i in pool if pb.vehicles[i].speed_kmh == speed]
+        if not vs:
+            continue
+        start = np.array([pb.vehicles[i].shift[0] for i in vs])
+        at = np.maximum(start + prep.places.minutes(prep.base[vs], np.full(len(vs), pick),
+                                                    speed), pp.hours[0])
+        at = at[at <= pp.hours[1]]
+        if len(at):
+            arrive = int(at.min()) + pp.service_minutes + int(
+                prep.places.minutes(pick, gate, speed))
+            best = arrive if best is None else min(best, arrive)
+    return best if best is not None else 10**9
+
+
+def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0, *,
+                 workers: int | None = None, part_size: int = PART_SIZE) -> RoutePlan:
+    """A feasible route plan; never raises on a timeout. `seed` is accepted for the common
+    solver signature: the search is deterministic, so it does not change the plan."""
+    del seed
+    started = _time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    pb = problem
+    prep = prepare(problem)
+    reserve = 0.2 + 5e-5 * len(problem.deliveries)
+    deadline = started + time_limit - reserve
+    # nominal: what the search may do follows from the limit and the size, not the clock
+    budget = max(0.1, time_limit - reserve - PREPARE_S_PER_DELIVERY * len(problem.deliveries))
+    handoff = [t for t in prep.tasks if t.handoff]
+    n_jobs = len(prep.tasks) + len(handoff)
+    # stage A: second legs (gate -> door) on cleared responders, from a ready time
+    gated = {i for i, z in enumerate(pb.zones) if z.gate is not None and z.status == "sealed"}
+    cleared = [v for v in range(len(pb.vehicles)) if prep.clear[v] & gated]
+    # first legs are for those stage A cannot use (all responders if everyone is cleared)
+    pool = [v for v in range(len(pb.vehicles)) if not prep.clear[v] & gated] or list(
+        range(len(pb.vehicles)))
+    jobs_a = []
+    for t in handoff:
+        ready = _gate_ready(prep, t, pool) + pb.zones[t.zone].gate_service_minutes + HANDOFF_SLACK
+        if ready <= t.window[1]:
+            jobs_a.append((t.id, model.LEG_FROM_GATE, ready, t.window[1]))
+    budget_a = budget * len(jobs_a) / max(1, n_jobs)
+    routes = _stage(prep, jobs_a, cleared, budget_a, workers, part_size,
+                    deadline - (budget - budget_a)) if jobs_a else {}
+    # stage B: direct tasks and first legs (pickup point -> gate, by the second leg's start)
+    gate_pickup = {x.task: x.time for r in routes.values() for x in r
+                   if x.kind == model.GATE_PICKUP}
+    jobs_b = [(t.id, model.DIRECT, 0, 0) for t in prep.tasks if not t.handoff]
+    for t in handoff:
+        if t.id in gate_pickup:
+            latest = gate_pickup[t.id] - pb.zones[t.zone].gate_service_minutes
+            jobs_b.append((t.id, model.LEG_TO_GATE, 0, latest))
+    free = [v for v in range(len(pb.vehicles)) if v not in routes]
+    routes.update(_stage(prep, jobs_b, free, max(0.1, budget - budget_a), workers,
+                         part_size, deadline))
+    plan_routes = _finish(prep, routes)
+    served = {o for r in plan_routes for s in r.stops if s.kind == "deliver" for o in s.orders}
+    unserved = explain(prep, served)
+    dist = [r.distance_m for r in plan_routes]
+    figures = {"deliveries": len(problem.deliveries), "served": len(served),
+               "on_time": len(served), "total_distance_m": int(sum(dist)),
+               "longest_route_m": int(max(dist, default=0)),
+               "longest_route_min": int(max((r.duration_min for r in plan_routes),
+                                            default=0)),
+               "routes": len(plan_routes), "tasks": len(prep.tasks),
+               "handoff_tasks": len(handoff)}
+    return RoutePlan(status="feasible", time_s=round(_time.perf_counter() - started, 3),
+                     routes=tuple(plan_routes), unserved=tuple(unserved), figures=figures)
+
+
+def _finish(prep: Prepared, routes: dict) -> list[Route]:
+    """Cut one-legged handoffs, re-time every route (earliest starts, never before the
+    model's), drop whatever a re-timing would break (rare: rounding), then build stops."""
+    pb = prep.problem
+    tasks = prep.tasks
+    routes = {v: list(r) for v, r in routes.items() if len(r) > 2}
+    while True:
+        legs: dict[int, set[int]] = {}
+        for r in routes.values():
+            for x in r:
+                if x.task >= 0:
+                    legs.setdefault(x.task, set()).add(x.kind)
+        bad = {t for t, kinds in legs.items() if tasks[t].handoff and len(kinds) != 4}
+        timed: dict[int, list] = {}
+        drop_at: dict[tuple[int, int], int] = {}
+        for v, r in routes.items():
+            timed[v] = _retime(prep, v, r, bad)
+            for x, start, _ in timed[v]:
+                if x.kind == model.GATE_DROP:
+                    drop_at[x.task] = start
+        for v in routes:
+            for x, start, _ in timed[v]:
+                if x.kind == model.GATE_PICKUP:
+                    need = drop_at.get(x.task)
+                    if need is None or start < need + pb.zones[tasks[x.task].zone]\
+                            .gate_service_minutes:
+                        bad.add(x.task)
+        if not bad:
+            break
+        routes = {v: [x for x in r if x.task not in bad] for v, r in routes.items()}
+        routes = {v: r for v, r in routes.items() if len(r) > 2}
+    return [_route(prep, v, timed[v]) for v in sorted(routes)]
+
+
+def _place(prep: Prepared, x) -> int:
+    t = prep.tasks[x.task]
+    if x.kind == model.PICKUP:
+        return int(prep.pickup_point[t.pickup])
+    if x.kind in (model.GATE_DROP, model.GATE_PICKUP):
+        return int(prep.gate_point[t.zone])
+    return int(t.door)
+
+
+def _service(prep: Prepared, x) -> int:
+    t = prep.tasks[x.task]
+    if x.kind == model.PICKUP:
+        return prep.problem.pickup_points[t.pickup].service_minutes
+    if x.kind == model.GATE_DROP:
+        return prep.problem.zones[t.zone].gate_service_minutes
+    return t.service if x.kind == model.DELIVER else 0
+
+
+def _window(prep: Prepared, x) -> tuple[int, int]:
+    t = prep.tasks[x.task]
+    if x.kind == model.PICKUP:
+        return prep.problem.pickup_points[t.pickup].hours
+    return t.window if x.kind == model.DELIVER else (0, t.window[1])
+
+
+def _retime(prep: Prepared, v: int, r: list, bad: set) -> list:
+    """[(visit, service start, arrival)] for the visits of route r; tasks whose window the
+    earliest start misses are added to `bad`."""
+    veh = prep.problem.vehicles[v]
+    out = []
+    here = int(prep.base[v])
+    clock = r[0].time
+    for x in r[1:-1]:
+        if x.task in bad:
+            continue
+        p = _place(prep, x)
+        arrival = clock + int(prep.places.minutes(here, p, veh.speed_kmh))
+        start = max(arrival, x.time)
+        if start > _window(prep, x)[1]:
+            bad.add(x.task)
+            continue
+        out.append((x, start, arrival))
+        clock = start + _service(prep, x)
+        here = p
+    end = clock + int(prep.places.minutes(here, int(prep.end[v]), veh.speed_kmh))
+    if (end > veh.shift[1] or (veh.max_route_minutes is not None
+                               and end - r[0].time > veh.max_route_minutes)) and out:
+        bad.add(out[-1][0].task)
+    return [(r[0], r[0].time, r[0].time)] + out + [(r[-1], end, end)]
+
+
+def _route(prep: Prepared, v: int, timed: list) -> Route:
+    pb = prep.problem
+    veh = pb.vehicles[v]
+    dl = pb.deliveries
+    stops = []
+    load = 0
+    distance = 0
+    here = int(prep.base[v])
+    for x, start, arrival in timed[1:-1]:
+        t = prep.tasks[x.task]
+        p = _place(prep, x)
+        distance += int(prep.places.metres(here, p))
+        here = p
+        items: dict[str, int] = {}
+        for i in t.orders:
+            items[dl[i].item] = items.get(dl[i].item, 0) + dl[i].boxes
+        if x.kind in (model.PICKUP, model.GATE_PICKUP):
+            load += t.boxes
+        else:
+            load -= t.boxes
+        if x.kind == model.PICKUP:
+            place_id = pb.pickup_points[t.pickup].id
+        elif x.kind == model.DELIVER:
+            first = dl[t.orders[0]]
+            place_id = first.building_id or first.id
+        else:
+            place_id = pb.zones[t.zone].id
+        stops.append(Stop(kind=KINDS[x.kind], place_id=place_id,
+                          location=tuple(prep.places.points[p]), arrival=int(arrival),
+                          start=int(start), departure=int(start + _service(prep, x)),
+                          orders=tuple(dl[i].id for i in t.orders), items=items,
+                          load_after=load))
+    distance += int(prep.places.metres(here, int(prep.end[v])))
+    begin, end = timed[0][1], timed[-1][1]
+    return Route(responder_id=veh.id, start=int(begin), end=int(end), distance_m=distance,
+                 duration_min=int(end - begin), stops=tuple(stops))

@@ -129,8 +129,12 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
             time.CumulVar(idx).SetRange(v.shift[0], v.shift[1])
         if v.max_route_minutes is not None:
             time.SetSpanUpperBoundForVehicle(v.max_route_minutes, k)
-        routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(k)))
+    # times: finish each route as early as possible (medicine early), then leave as late
+    # as that allows (no idle minutes at the start)
+    for k in range(nv):
         routing.AddVariableMinimizedByFinalizer(time.CumulVar(routing.End(k)))
+    for k in range(nv):
+        routing.AddVariableMaximizedByFinalizer(time.CumulVar(routing.Start(k)))
     for i in range(2 * nv, n):
         time.CumulVar(manager.NodeToIndex(i)).SetRange(lo[i], hi[i])
     for p, d, penalty, allowed in pairs:

@@ -17,6 +17,7 @@ from service.catalogue.router import router as catalogue_router
 from service.console.router import router as console_router
 from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
+from service.emergency.router import router as emergency_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
 from service.indicators.router import router as indicators_router
@@ -121,6 +122,7 @@ def create_app() -> FastAPI:
         events_router,
         runs_router,
         zones_router,
+        emergency_router,
         indicators_router,
         console_router,
         metrics_router,

@@ -47,6 +47,8 @@ class Context:
     day_end: datetime
     week_start: datetime
     week_end: datetime
+    # Any planned community in emergency mode: emergency caps and the emergency team apply.
+    emergency: bool = False
     requests: dict[str, ServiceRequest] = field(default_factory=dict)
     request_dicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     responders: dict[str, Responder] = field(default_factory=dict)
@@ -116,9 +118,17 @@ def _min_cap(*caps: int | None) -> int | None:
     return min(known) if known else None
 
 
-def day_task_cap(responder: Responder) -> int | None:
+def day_caps(responder: Responder, emergency: bool) -> tuple[int | None, int | None]:
+    """(tasks, minutes) a responder may take in a day: in emergency mode its emergency caps,
+    where it has them, replace the daily ones; an organization never exceeds its slots."""
+    tasks, minutes = responder.max_tasks_per_day, responder.max_minutes_per_day
+    if emergency:
+        if responder.emergency_max_tasks_per_day is not None:
+            tasks = responder.emergency_max_tasks_per_day
+        if responder.emergency_max_minutes_per_day is not None:
+            minutes = responder.emergency_max_minutes_per_day
     slots = responder.slots_per_day if responder.kind == "organization" else None
-    return _min_cap(responder.max_tasks_per_day, slots)
+    return _min_cap(tasks, slots), minutes
 
 
 def responder_dict(
@@ -129,6 +139,7 @@ def responder_dict(
     week_used: tuple[int, int],
 ) -> dict[str, Any]:
     tasks, minutes, boxes = day_used
+    task_cap, minute_cap = day_caps(responder, ctx.emergency)
     categories = responder.service_categories or None
     return {
         "id": responder.id,
@@ -142,11 +153,11 @@ def responder_dict(
         "community_ids": responder.community_ids,
         "shifts": shifts_of(responder, ctx, days),
         "max_tasks": _min_cap(
-            _left(day_task_cap(responder), tasks),
+            _left(task_cap, tasks),
             _left(responder.max_tasks_per_week, week_used[0]),
         ),
         "max_minutes": _min_cap(
-            _left(responder.max_minutes_per_day, minutes),
+            _left(minute_cap, minutes),
             _left(responder.max_minutes_per_week, week_used[1]),
         ),
         "load_capacity": max(0, responder.load_capacity - boxes),
@@ -176,6 +187,9 @@ def responder_signature(responder: Responder) -> tuple[Any, ...]:
         responder.max_minutes_per_day,
         responder.max_tasks_per_week,
         responder.max_minutes_per_week,
+        responder.emergency_team,
+        responder.emergency_max_tasks_per_day,
+        responder.emergency_max_minutes_per_day,
         responder.load_capacity,
         tuple(responder.zone_clearances or ()),
     )
@@ -296,7 +310,14 @@ def build_problem(
         days = min(MAX_DAYS, (planning_origin(last) - ctx.origin).days + 1)
     horizon = ctx.origin + timedelta(days=days)
 
-    responders = repo.active_responders(session, community_ids, responder_ids)
+    ctx.emergency = repo.in_emergency(
+        session, community_ids or sorted({r.community_id for r in planned})
+    )
+    responders = [
+        r
+        for r in repo.active_responders(session, community_ids, responder_ids)
+        if ctx.emergency or not r.emergency_team
+    ]
     ctx.responders = {r.id: r for r in responders}
     counted = repo.work(
         session, ctx.responders, min(ctx.week_start, ctx.origin), max(ctx.week_end, horizon)

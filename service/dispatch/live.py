@@ -125,6 +125,10 @@ def match(
         return outcome
     origin = adapter.planning_origin(max(request.window_start, now))
     day = warm.day_state(session, request.community_id, origin)
+    community = repo.community(session, request.community_id)  # loaded already: no query
+    if community is not None and day.ctx.emergency != (community.mode == "emergency"):
+        # The community switched mode since the state was built: caps and team differ.
+        day = warm.rebuild_now(session, day)
     if request.cost_fen > 0 and not warm.refresh_funds(session, day):
         day = warm.rebuild_now(session, day)
     ctx = replace(day.ctx, requests={request.id: request}, request_dicts={}, responders={})
@@ -161,7 +165,10 @@ def _offer_first_fitting(
     for attempt in range(2):
         refused = False
         for candidate in candidates:
-            if not all(j in locked and locked[j].active for j in candidate.responder_ids):
+            if not all(
+                j in locked and locked[j].active and (ctx.emergency or not locked[j].emergency_team)
+                for j in candidate.responder_ids
+            ):
                 continue
             if not all(
                 adapter.responder_signature(locked[j]) == day.signatures.get(j)
@@ -305,9 +312,10 @@ def fits(
         today = [w for w in mine if day <= w.window_start < day + timedelta(days=1)]
         this_week = [w for w in mine if week <= w.window_start < week + timedelta(days=7)]
         minutes = request.duration_min + 2 * travel
+        task_cap, minute_cap = adapter.day_caps(r, ctx.emergency)
         checks = (
-            (adapter.day_task_cap(r), len(today) + 1),
-            (r.max_minutes_per_day, sum(w.minutes for w in today) + minutes),
+            (task_cap, len(today) + 1),
+            (minute_cap, sum(w.minutes for w in today) + minutes),
             (r.max_tasks_per_week, len(this_week) + 1),
             (r.max_minutes_per_week, sum(w.minutes for w in this_week) + minutes),
             (r.load_capacity, sum(w.quantity for w in today) + request.quantity),

@@ -209,6 +209,14 @@ def previous_responders(session: Session, resident_ids: Iterable[str]) -> dict[s
     return {resident: responder for resident, responder in session.execute(stmt)}
 
 
+def in_emergency(session: Session, community_ids: Iterable[str]) -> bool:
+    ids = list(community_ids)
+    if not ids:
+        return False
+    stmt = select(Community.id).where(Community.id.in_(ids), Community.mode == "emergency")
+    return session.scalar(stmt.limit(1)) is not None
+
+
 def zone_statuses(session: Session, zone_ids: Iterable[str | None]) -> dict[str, str]:
     """The status of each zone id: a zone's own, or ``sealed`` for an id no zone has (the
     strict reading of a zone named before zones were drawn)."""

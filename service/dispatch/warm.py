@@ -38,13 +38,14 @@ from service.config import get_settings
 from service.dispatch import adapter
 from service.dispatch import repository as repo
 from service.funds.models import CharityFund
+from service.places.models import Community
 from service.responders.models import Responder, ResponderCommunity
 from solver.problem import Request
 
 MAX_STATES = 32
 MIN_REBUILD_GAP_S = 2.0
 # Changes to these rows can change who may serve; they make a community's states stale.
-_STATIC_TYPES = (Responder, ResponderCommunity, CharityFund)
+_STATIC_TYPES = (Responder, ResponderCommunity, CharityFund, Community)
 _ALL = "*"
 
 

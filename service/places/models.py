@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, String
@@ -5,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
 from service.models_base import Entity
+from service.types import UTCDateTime
 
 
 class Located:
@@ -41,6 +43,12 @@ class Community(Entity, Located, Base):
     name: Mapped[str] = mapped_column(String(200))
     outline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     auto_dispatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Peacetime or emergency (战时): emergency caps, the emergency team and the urgency rules
+    # apply while in emergency (service.emergency).
+    mode: Mapped[str] = mapped_column(String(16), default="peacetime", server_default="peacetime")
+    mode_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    emergency_rules: Mapped[list[Any] | None] = mapped_column(JSON)
+    mode_reason: Mapped[str | None] = mapped_column(String(500))
 
     def audit_scope(self) -> str | None:
         return self.id

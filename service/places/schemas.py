@@ -65,6 +65,8 @@ class CommunityOut(PlaceOut):
     street_id: str
     outline: dict[str, Any] | None
     auto_dispatch: bool
+    mode: str = Field(description="peacetime or emergency (POST .../mode switches it)")
+    mode_since: datetime | None
 
 
 class GridCreate(PlaceCreate):

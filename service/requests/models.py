@@ -43,6 +43,8 @@ class ServiceRequest(Entity, Located, Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     window_end: Mapped[datetime] = mapped_column(UTCDateTime())
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    # The urgency as filed; ``urgency`` is what applies now (raised by emergency rules).
+    urgency_given: Mapped[str | None] = mapped_column(String(16))
     duration_min: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     cost_fen: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,11 +7,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal, Role
+from service.emergency import service as emergency
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from service.places import service as places
+from service.places.models import Community
 from service.requests import repository as repo
 from service.requests import schemas
 from service.requests.models import ServiceRequest
+from service.residents.models import Resident
 from service.types import dump_json
 from service.zones import service as zones
 
@@ -157,6 +160,10 @@ def create_request(
         zones.check_zone(session, community_id, data.zone_id, "zone_id")
     else:
         zones.tag(session, request)
+    request.urgency_given = data.urgency
+    request.urgency = emergency.urgency_for(
+        session.get(Community, community_id), request, resident.tags if resident else None
+    )
     session.add(request)
     _flush(session, source, data.external_id)
     from service.dispatch import live
@@ -189,5 +196,12 @@ def update_request(
             setattr(request, key, dump_json(value))
     if "location" in changes:
         zones.tag(session, request)
+    if "urgency" in changes or "description" in changes:
+        if "urgency" in changes:
+            request.urgency_given = request.urgency
+        tags = session.get(Resident, request.resident_id).tags if request.resident_id else None
+        request.urgency = emergency.urgency_for(
+            session.get(Community, request.community_id), request, tags
+        )
     session.flush()
     return request

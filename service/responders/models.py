@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base
@@ -54,6 +54,11 @@ class Responder(Entity, Located, Base):
     max_minutes_per_week: Mapped[int | None] = mapped_column(Integer)
     load_capacity: Mapped[int] = mapped_column(Integer, default=0)
     zone_clearances: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Emergency mode: the emergency team is dispatched only then, and these caps replace the
+    # daily ones while the community is in emergency (null: the daily cap stays).
+    emergency_team: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    emergency_max_tasks_per_day: Mapped[int | None] = mapped_column(Integer)
+    emergency_max_minutes_per_day: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     # Credited by finished assignments, never set through the API.
     points: Mapped[int] = mapped_column(Integer, default=0)

@@ -123,6 +123,15 @@ class ResponderCreate(StrictModel):
     load_capacity: Count = Field(default=0, description="Boxes carried at once")
     zone_clearances: Zones = Field(default_factory=list)
     active: bool = True
+    emergency_team: bool = Field(
+        default=False, description="Dispatched only while its community is in emergency mode"
+    )
+    emergency_max_tasks_per_day: Count | None = Field(
+        default=None, description="Replaces max_tasks_per_day in emergency mode"
+    )
+    emergency_max_minutes_per_day: Count | None = Field(
+        default=None, description="Replaces max_minutes_per_day in emergency mode"
+    )
 
 
 class ResponderUpdate(StrictModel):
@@ -154,6 +163,9 @@ class ResponderUpdate(StrictModel):
     load_capacity: Count = None  # type: ignore[assignment]
     zone_clearances: Zones = None  # type: ignore[assignment]
     active: bool = None  # type: ignore[assignment]
+    emergency_team: bool = None  # type: ignore[assignment]
+    emergency_max_tasks_per_day: Count | None = None
+    emergency_max_minutes_per_day: Count | None = None
 
 
 class ResponderOut(OutModel):
@@ -185,6 +197,9 @@ class ResponderOut(OutModel):
     load_capacity: int
     zone_clearances: list[str]
     active: bool
+    emergency_team: bool
+    emergency_max_tasks_per_day: int | None
+    emergency_max_minutes_per_day: int | None
     points: int
     hours_served: int
     created_at: dt.datetime

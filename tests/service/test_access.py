@@ -38,6 +38,8 @@ VALID_BODIES = {
     "rate_request": {"rating": 5},
     "assign_request": {"responder_ids": ["someone"]},
     "update_zone": {"name": "2幢"},
+    "switch_community_mode": {"mode": "emergency", "reason": "drill"},
+    "switch_street_mode": {"mode": "emergency", "reason": "drill"},
 }
 
 _LON, _LAT = POINT["coordinates"]

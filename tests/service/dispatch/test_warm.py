@@ -217,11 +217,11 @@ def test_work_written_by_another_process_makes_the_state_catch_up(client, sessio
     for a rebuild instead of proposing the full one again and again."""
     near, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=2)
     far, _ = volunteer(client, session, auto, auto.a, location=FAR)
-    first = submit(client, auto.a)
-    assert _offered_to(first) == near["id"]
     auto_dispatch(session, auto.a, on=False)
-    elsewhere = submit(client, auto.a)
+    elsewhere = submit(client, auto.a)  # stored, not matched
     auto_dispatch(session, auto.a, on=True)
+    first = submit(client, auto.a)  # builds the warm state
+    assert _offered_to(first) == near["id"]
     now = datetime.now(UTC)
     session.execute(
         insert(Assignment.__table__).values(

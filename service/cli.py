@@ -143,12 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--street", help="street code (dispatcher keys for a whole street)")
     key.add_argument("--responder-id")
     key.add_argument("--days", type=int, default=365, help="days until the key expires")
+    commands.add_parser(
+        "rotate-data-key",
+        help="re-encrypt residents' notes with the first key of WUSHE_DATA_KEYS (see README)",
+    )
     intake = commands.add_parser(
         "import", help="store a list of needs from a CSV or GeoJSON file (see the README)"
     )
     intake.add_argument("file", help="a .csv, .geojson or .json file")
     intake.add_argument("--community", required=True, help="community code")
     return parser
+
+
+def _rotate_data_key() -> int:
+    from service.crypto import rotate_notes
+    from service.db import get_engine
+
+    try:
+        with get_engine().begin() as connection:
+            return rotate_notes(connection)
+    except ValueError as exc:  # a note no key of WUSHE_DATA_KEYS can read
+        raise CliError(str(exc)) from None
 
 
 def _import(path: str, community_code: str) -> int:
@@ -217,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_worker()
             except RuntimeError as exc:
                 raise CliError(str(exc)) from None
+        elif args.command == "rotate-data-key":
+            _migrate()
+            print(f"re-encrypted {_rotate_data_key()} notes with the first key")
         elif args.command == "import":
             return _import(args.file, args.community)
         elif args.command == "create-key":

@@ -6,6 +6,9 @@ from typing import Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# sha256("wushe development-only data key"), url-safe base64: a valid Fernet key that only a
+# development database may use (production refuses it).
+DEVELOPMENT_DATA_KEY = "cK1Qa7YUONYt4ut361WaPaU54Tvtc8IWRI6kQf4ee6Q="
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WUSHE_", extra="ignore")
@@ -17,6 +20,8 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 200
     key_pepper: str = "development-only-pepper"
+    # Fernet keys for residents' notes at rest, comma-separated; the first encrypts.
+    data_keys: str = DEVELOPMENT_DATA_KEY
     log_level: str = "INFO"
     # Background loops (offer timeouts, request expiry) run inside the API process; tests turn
     # them off and call service.background.tick directly.
@@ -56,6 +61,18 @@ class Settings(BaseSettings):
         # who reads the source precompute key hashes.
         if self.environment == "production" and self.key_pepper == "development-only-pepper":
             raise ValueError("WUSHE_KEY_PEPPER must be set in production")
+        if self.environment == "production" and DEVELOPMENT_DATA_KEY in self.data_keys:
+            raise ValueError("WUSHE_DATA_KEYS must be set in production (not the development key)")
+        from cryptography.fernet import Fernet
+
+        for key in [k.strip() for k in self.data_keys.split(",") if k.strip()] or [""]:
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise ValueError(
+                    "WUSHE_DATA_KEYS: each key must be 32 url-safe base64-encoded bytes "
+                    "(Fernet.generate_key())"
+                ) from None
         return self
 
     @model_validator(mode="after")

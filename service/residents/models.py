@@ -1,8 +1,9 @@
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.crypto import EncryptedText
 from service.db import Base
 from service.models_base import Entity
 from service.places.models import Located
@@ -20,7 +21,8 @@ class Resident(Entity, Located, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(500))
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    notes: Mapped[str | None] = mapped_column(Text)
+    # Health details: encrypted at rest with WUSHE_DATA_KEYS (service.crypto).
+    notes: Mapped[str | None] = mapped_column(EncryptedText)
     # The lockdown zone the home lies in, kept up to date by the zones domain.
     zone_id: Mapped[str | None] = mapped_column(String(36), index=True)
 

@@ -13,4 +13,4 @@ RUN pip install . && useradd --create-home --uid 10001 wushe && chown wushe /app
 USER wushe
 ENV WUSHE_ENVIRONMENT=production WUSHE_HOST=0.0.0.0 DATABASE_URL=sqlite:////home/wushe/wushe.db
 EXPOSE 8000
-CMD ["sh", "-c", "wushe migrate && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers"]
+CMD ["sh", "-c", "wushe migrate && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --no-access-log"]

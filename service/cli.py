@@ -120,7 +120,7 @@ def _serve(demo: bool, host: str, port: int) -> None:
         print("Demo community loaded (东湖社区). Keys, shown once:")
         print("\n".join(_demo_keys()))
         print(f"Open http://{host}:{port}/docs, press Authorize, paste a key.")
-    uvicorn.run("service.main:app", host=host, port=port, log_level="info")
+    uvicorn.run("service.main:app", host=host, port=port, log_level="info", access_log=False)
 
 
 def build_parser() -> argparse.ArgumentParser:

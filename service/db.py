@@ -30,6 +30,7 @@ def make_engine(url: str) -> Engine:
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
             **({} if in_memory else pool),  # type: ignore[arg-type]
         )
@@ -44,7 +45,13 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **pool)  # type: ignore[arg-type]
+    # SQL parameters carry names, phones and addresses: keep them out of errors and logs.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        **pool,  # type: ignore[arg-type]
+    )
 
 
 @lru_cache

@@ -15,12 +15,15 @@ from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
 from service.console.router import router as console_router
+from service.config import get_settings
 from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
 from service.emergency.router import router as emergency_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
 from service.indicators.router import router as indicators_router
+from service.logs import AccessLog
+from service.logs import configure as configure_logging
 from service.metrics import MetricsMiddleware
 from service.metrics import router as metrics_router
 from service.migrate import current_revision, head_revision
@@ -52,6 +55,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # fewer threads than connections (some are kept for the background loop, local runs and
     # warm-state rebuilds) a request waits its turn for a thread instead of timing out on the
     # pool. Should the pool still run dry, the answer is a 503 with Retry-After.
+    configure_logging(get_settings().log_level)
     threads = max(MIN_THREADS, pool_capacity() - BACKGROUND_CONNECTIONS)
     anyio.to_thread.current_default_thread_limiter().total_tokens = threads
     # The background rounds (offer timeouts, expiry) and local batch runs resumed after a restart.
@@ -130,6 +134,8 @@ def create_app() -> FastAPI:
         app.include_router(router)
     # Added last so it is outermost and times every request, refusals included.
     app.add_middleware(MetricsMiddleware)
+    # Outermost: every request gets its id before anything else runs or logs.
+    app.add_middleware(AccessLog)
     return app
 
 

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # Bulk intake (POST /v1/requests/import, wushe import): rows and bytes per file.
     import_max_rows: int = Field(default=10_000, ge=1)
     import_max_bytes: int = Field(default=20_000_000, ge=1)
+    # Any other request body (JSON); larger ones are refused with 413 before being read.
+    body_max_bytes: int = Field(default=2_000_000, ge=1)
+    # Token bucket per API key: requests per second and burst; 0 turns the limit off.
+    rate_limit_per_s: float = Field(default=1000.0, ge=0)
+    rate_limit_burst: int = Field(default=2000, ge=1)
+    # Hours an Idempotency-Key's stored answer is kept (and the key cannot be reused).
+    idempotency_ttl_h: int = Field(default=24, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> "Settings":

@@ -91,6 +91,10 @@ class PayloadTooLarge(ProblemError):
     status, slug, title = 413, "too-large", "Payload too large"
 
 
+class TooManyRequests(ProblemError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "unavailable", "Service not ready"
 

@@ -14,14 +14,16 @@ from service.assignments.router import router as assignments_router
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
-from service.console.router import router as console_router
 from service.config import get_settings
+from service.console.router import router as console_router
 from service.db import get_engine, pool_capacity
 from service.dispatch.router import router as dispatch_router
 from service.emergency.router import router as emergency_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
+from service.idempotency.service import protect as protect_posts
 from service.indicators.router import router as indicators_router
+from service.limits import BodyLimit, RateLimit
 from service.logs import AccessLog
 from service.logs import configure as configure_logging
 from service.metrics import MetricsMiddleware
@@ -131,7 +133,13 @@ def create_app() -> FastAPI:
         console_router,
         metrics_router,
     ):
+        # Every POST honours Idempotency-Key (service/idempotency).
+        protect_posts(router)
         app.include_router(router)
+    # Front-door limits, outside the routes: a body too large or a caller too fast is refused
+    # before it is read or touches the database.
+    app.add_middleware(BodyLimit, file_paths=IMPORT_PATHS)
+    app.add_middleware(RateLimit)
     # Added last so it is outermost and times every request, refusals included.
     app.add_middleware(MetricsMiddleware)
     # Outermost: every request gets its id before anything else runs or logs.

@@ -1,0 +1,1 @@
+"""Safe retries: POSTs that carry an ``Idempotency-Key`` header take effect once."""

@@ -153,3 +153,16 @@ def test_cli_routes_writes_a_checked_plan(case, tmp_path, capsys):
     path.write_text(json.dumps({**case[0], "deliveries": [{"id": "a"}]}))
     assert main(["routes", str(path)]) == 2
     assert "deliveries[0].location" in capsys.readouterr().err
+
+
+def test_routes_is_a_pure_library():
+    """No solver.routes module imports the service, web or database stacks, or VROOM."""
+    import ast
+    from pathlib import Path
+    banned = {"service", "fastapi", "sqlalchemy", "pydantic", "starlette", "vroom", "bench"}
+    root = Path(__file__).resolve().parents[2] / "solver" / "routes"
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & banned, path.name

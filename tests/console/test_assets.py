@@ -53,3 +53,17 @@ def test_files_outside_the_static_folder_are_not_found(plain_client, tmp_path, m
     for path in ("/console/%2e%2e/secret.css", "/console/..%2fsecret.css", "/console/nope.js"):
         answer = plain_client.get(path)
         assert answer.status_code == 404, path
+
+
+def test_the_dictionary_has_every_label_in_both_languages():
+    """i18n.js holds one Chinese and one English entry for every key the console uses."""
+    text = (STATIC / "js" / "i18n.js").read_text(encoding="utf-8")
+    zh_block = text[text.index("  zh: {") : text.index("  en: {")]
+    en_block = text[text.index("  en: {") : text.index("\n};")]
+    key = re.compile(r'"([a-z_]+(?:\.[a-z_]+)+)":')
+    zh, en = set(key.findall(zh_block)), set(key.findall(en_block))
+    assert zh and zh == en, f"only zh: {sorted(zh - en)}; only en: {sorted(en - zh)}"
+    used = set()
+    for module in (STATIC / "js").glob("*.js"):
+        used |= set(re.findall(r'\bt\("([a-z_]+(?:\.[a-z_]+)+)"\)', module.read_text("utf-8")))
+    assert used <= zh, f"labels missing from the dictionary: {sorted(used - zh)}"

@@ -26,13 +26,14 @@ function query(params) {
   return entries.length ? "?" + new URLSearchParams(entries).toString() : "";
 }
 
-export async function api(path, { method = "GET", body, params, signal } = {}) {
+// A body is sent as JSON, unless a content type is given with it (a file sent as it is).
+export async function api(path, { method = "GET", body, params, signal, contentType } = {}) {
   const headers = { "X-API-Key": key() || "" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = contentType || "application/json";
   const response = await fetch(path + query(params), {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || contentType ? body : JSON.stringify(body),
     signal,
   });
   const text = await response.text();

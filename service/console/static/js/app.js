@@ -4,20 +4,26 @@ import { closeDetails } from "./details.js";
 import { language, setLanguage, t, translateStatic } from "./i18n.js";
 import {
   changed,
+  loadCommunities,
   loadLoad,
+  loadRequests,
   loadResponders,
   loadWorld,
+  loadZones,
   onChange,
   refreshRequest,
   store,
 } from "./store.js";
 import * as indicators from "./indicators.js";
+import * as intake from "./intake.js";
 import * as map from "./map.js";
+import * as mode from "./mode.js";
 import * as queue from "./queue.js";
 import * as responders from "./responders.js";
 import * as runs from "./runs.js";
+import * as zones from "./zones.js";
 
-const VIEWS = { queue, map, runs, responders, indicators };
+const VIEWS = { queue, map, zones, mode, runs, responders, indicators, import: intake };
 let current = null;
 let feed = null;
 
@@ -70,6 +76,18 @@ function onEvent(event) {
         await refreshRequest(assignment.request_id);
         await loadLoad(store.loadDay);
         changed("requests");
+      } else if (event.subject_type === "zone") {
+        // A zone drawn, changed or lifted re-tags requests without an event of their own.
+        await loadZones();
+        await loadRequests();
+        changed("zones");
+        changed("requests");
+      } else if (event.kind === "community.mode_changed") {
+        // The switch re-prioritises open requests: read them again, so the queue re-sorts.
+        await loadCommunities();
+        await loadRequests();
+        changed("communities");
+        changed("requests");
       } else if (event.kind.startsWith("run.")) {
         changed("runs");
       }
@@ -84,6 +102,7 @@ async function start() {
   document.getElementById("nav").hidden = false;
   document.getElementById("signout").hidden = false;
   await loadWorld();
+  mode.banner();
   const after = await feedEnd();
   feed = new AbortController();
   followEvents({ after, onEvent, onStatus: setLive, signal: feed.signal });
@@ -119,6 +138,7 @@ function applyLanguage() {
   document.getElementById("lang").textContent = language() === "zh" ? "English" : "中文";
   document.title = t("app.title");
   translateStatic();
+  if (key() && store.communities.length) mode.banner();
   rerender();
 }
 
@@ -136,6 +156,7 @@ function boot() {
   });
   document.addEventListener("keydown", (e) => e.key === "Escape" && closeDetails());
   onChange((what) => {
+    if (what === "communities") mode.banner();
     if (current && VIEWS[current].listens.includes(what)) rerender();
   });
   if (key()) start().catch(() => signOut());

@@ -3,7 +3,7 @@ import { ApiError, api } from "./api.js";
 import { clear, h, select } from "./dom.js";
 import { label, t, when } from "./i18n.js";
 import { categoryName } from "./queue.js";
-import { changed, gridName, loadLoad, metres, refreshRequest, store } from "./store.js";
+import { changed, communityName, gridName, loadLoad, metres, refreshRequest, store, zoneName } from "./store.js";
 
 function panel() {
   const node = document.getElementById("details");
@@ -116,7 +116,7 @@ export async function openRequest(id) {
       [t("col.urgency"), label("urgency", request.urgency)],
       [t("col.state"), label("state", request.state)],
       [t("col.grid"), gridName(request.grid_id)],
-      [t("col.zone"), request.zone_id],
+      [t("col.zone"), request.zone_id ? zoneName(request.zone_id) : null],
       [t("col.window"), `${when(request.window_start)} – ${when(request.window_end, { date: false })}`],
       [t("detail.duration"), request.duration_min],
       [t("detail.quantity"), request.quantity],
@@ -151,5 +151,28 @@ export function openGrid(grid) {
     h("div", { class: "bar" }, [h("h2", {}, t("detail.grid")),
       h("button", { type: "button", class: "close", onclick: closeDetails }, t("common.close"))]),
     facts([[t("col.name"), grid.name], ["code", grid.code]]),
+  );
+}
+
+export function zonePeriod(zone) {
+  return `${when(zone.valid_from)} – ${zone.valid_until ? when(zone.valid_until) : t("zones.open_ended")}`;
+}
+
+export function openZone(zone) {
+  const inside = [...store.requests.values()].filter((r) => r.zone_id === zone.id).length;
+  const node = panel();
+  node.dataset.zoneId = zone.id;
+  node.append(
+    h("div", { class: "bar" }, [h("h2", {}, t("detail.zone")),
+      h("button", { type: "button", class: "close", onclick: closeDetails }, t("common.close"))]),
+    facts([
+      [t("zones.name"), zone.name],
+      [t("zones.status"), h("span", { class: `badge z-${zone.status}`, id: "zone-detail-status" }, label("zone", zone.status))],
+      [t("zones.period"), zonePeriod(zone)],
+      [t("zones.force"), zone.in_force ? t("zones.in_force") : t("zones.not_in_force")],
+      [t("common.community"), communityName(zone.community_id)],
+      [t("zones.requests"), inside],
+      ["ID", zone.id],
+    ]),
   );
 }

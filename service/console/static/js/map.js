@@ -1,15 +1,18 @@
 // The map, drawn on SVG from the API's GeoJSON: outlines of communities and grids (or, where
 // a place has no outline, a dashed ring round its centre and a frame round its community's
-// points), zones, requests, responders by kind and load, and lines for offers or a plan.
-// No tiles: nothing leaves the service. Drag pans, the wheel zooms, a click shows details.
-import { openGrid, openRequest, openResponder } from "./details.js";
+// points), lockdown zones filled by status, requests, responders by kind and load, and lines
+// for offers or a plan. No tiles: nothing leaves the service. Drag pans, the wheel zooms, a
+// click shows details; in drawing mode clicks place the corners of a new zone instead.
+import { openGrid, openRequest, openResponder, openZone } from "./details.js";
 import { clear, h, s } from "./dom.js";
 import { label, t } from "./i18n.js";
 import { store } from "./store.js";
 
-export const listens = ["requests", "responders"];
+export const listens = ["requests", "responders", "zones"];
 const KIND_SHAPE = { volunteer: "circle", social_worker: "diamond", organization: "square", community_staff: "triangle" };
 const URGENCY_COLOUR = { emergency: "#c62828", urgent: "#ef6c00", normal: "#1565c0" };
+export const ZONE_STATUSES = ["sealed", "controlled", "precaution"];
+const CLOSE_PIXELS = 12; // a click this near the first corner closes the ring
 let mainView = null;
 
 function projection(points) {
@@ -18,7 +21,9 @@ function projection(points) {
   const lon0 = (Math.min(...lons) + Math.max(...lons)) / 2 || 0;
   const lat0 = (Math.min(...lats) + Math.max(...lats)) / 2 || 0;
   const kx = 111320 * Math.cos((lat0 * Math.PI) / 180);
-  return ([lon, lat]) => [(lon - lon0) * kx, -(lat - lat0) * 110540];
+  const project = ([lon, lat]) => [(lon - lon0) * kx, -(lat - lat0) * 110540];
+  project.invert = ([x, y]) => [lon0 + x / kx, lat0 - y / 110540];
+  return project;
 }
 
 function bbox(xy, pad) {
@@ -48,12 +53,74 @@ function ring(polygon, project) {
   return polygon.coordinates[0].map((c) => project(c).join(",")).join(" ");
 }
 
+// The polygons of a GeoJSON Polygon or MultiPolygon, each a list of rings (outer, holes).
+function polygonsOf(geometry) {
+  if (geometry?.type === "Polygon") return [geometry.coordinates];
+  if (geometry?.type === "MultiPolygon") return geometry.coordinates;
+  return [];
+}
+
+// An SVG path for a zone: every ring closed, holes cut out by the even-odd rule.
+function zonePath(geometry, project) {
+  return polygonsOf(geometry)
+    .flatMap((rings) => rings.map((r) => "M" + r.map((c) => project(c).join(",")).join("L") + "Z"))
+    .join(" ");
+}
+
+function zonePoints(geometry) {
+  return polygonsOf(geometry).flatMap((rings) => rings[0] || []);
+}
+
+// Strictest first, so a sealed zone is drawn above a precaution zone it overlaps.
+function zoneOrder(a, b) {
+  return ZONE_STATUSES.indexOf(b.status) - ZONE_STATUSES.indexOf(a.status);
+}
+
 export class MapView {
   constructor(container, { plan = null, id = "map-svg" } = {}) {
     this.container = container;
     this.plan = plan;
     this.id = id;
     this.view = null;
+    this.draft = null; // {points: [[lon, lat]...], closed, onChange} while drawing a zone
+  }
+
+  // Start placing the corners of a new zone; onChange(draft) after every click.
+  startDrawing(onChange) {
+    this.draft = { points: [], closed: false, onChange };
+    this.svg?.classList.add("drawing");
+    this.draw();
+  }
+
+  stopDrawing() {
+    this.draft = null;
+    this.svg?.classList.remove("drawing");
+    if (this.svg) this.draw();
+  }
+
+  undoPoint() {
+    if (!this.draft) return;
+    if (this.draft.closed) this.draft.closed = false;
+    else this.draft.points.pop();
+    this.draw();
+    this.draft.onChange(this.draft);
+  }
+
+  placePoint(e) {
+    const draft = this.draft;
+    if (!draft || draft.closed) return;
+    const matrix = this.svg.getScreenCTM().inverse();
+    const at = new DOMPoint(e.clientX, e.clientY).matrixTransform(matrix);
+    if (draft.points.length >= 3) {
+      const first = this.project(draft.points[0]);
+      const screen = new DOMPoint(first[0], first[1]).matrixTransform(this.svg.getScreenCTM());
+      if (Math.hypot(screen.x - e.clientX, screen.y - e.clientY) <= CLOSE_PIXELS) {
+        draft.closed = true;
+      }
+    }
+    if (!draft.closed) draft.points.push(this.project.invert([at.x, at.y]));
+    this.draw();
+    draft.onChange(draft);
   }
 
   points() {
@@ -62,18 +129,20 @@ export class MapView {
     for (const g of store.grids) points.push(g.centre.coordinates);
     for (const r of store.requests.values()) points.push(r.location.coordinates);
     for (const r of store.responders.values()) points.push(r.location.coordinates);
+    for (const z of store.zones) points.push(...zonePoints(z.geometry));
     return points.length ? points : [[0, 0]];
   }
 
   mount() {
     const points = this.points();
-    this.project = projection(points);
     if (!this.view) {
+      // Fixed at the first drawing, so new points (a zone drawn far out) never shift the view.
+      this.project = projection(points);
       const [x0, y0, x1, y1] = bbox(points.map(this.project), 300);
       this.view = [x0, y0, Math.max(x1 - x0, 600), Math.max(y1 - y0, 400)];
       this.home = [...this.view];
     }
-    this.svg = s("svg", { id: this.id, class: "map", role: "img", "aria-label": t("map.title") });
+    this.svg = s("svg", { id: this.id, class: `map${this.draft ? " drawing" : ""}`, role: "img", "aria-label": t("map.title") });
     this.attach();
     clear(this.container).append(this.svg);
     this.draw();
@@ -98,6 +167,9 @@ export class MapView {
     this.svg.addEventListener("pointerup", () => {
       this.suppressClick = drag?.moved;
       drag = null;
+    });
+    this.svg.addEventListener("click", (e) => {
+      if (this.draft && !this.suppressClick) this.placePoint(e);
     });
     this.svg.addEventListener("wheel", (e) => {
       e.preventDefault();
@@ -124,6 +196,7 @@ export class MapView {
 
   clickable(node, action) {
     node.addEventListener("click", (e) => {
+      if (this.draft) return; // while drawing, a click places a corner wherever it lands
       e.stopPropagation();
       if (!this.suppressClick) action();
     });
@@ -161,16 +234,21 @@ export class MapView {
       const [gx, gy] = p(grid.centre.coordinates);
       places.append(s("text", { class: "label", x: gx, y: gy + 10 * r, "font-size": 1.5 * r }, grid.name));
     }
-    const zones = new Map();
-    for (const q of store.requests.values()) {
-      if (!q.zone_id) continue;
-      if (!zones.has(q.zone_id)) zones.set(q.zone_id, []);
-      zones.get(q.zone_id).push(p(q.location.coordinates));
-    }
-    for (const [zone, xy] of zones) {
-      const [x0, y0, x1, y1] = bbox(xy, 3 * r);
-      places.append(s("rect", { class: "zone", x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
-      places.append(s("text", { class: "label zone-label", x: x0, y: y0 - r / 2, "font-size": 1.2 * r }, `${t("map.zone")} ${zone}`));
+    const zones = s("g", { class: "zones" });
+    for (const zone of [...store.zones].sort(zoneOrder)) {
+      const shape = s("path", {
+        class: `zone z-${zone.status}${zone.in_force ? "" : " not-in-force"}`,
+        d: zonePath(zone.geometry, p),
+        "fill-rule": "evenodd",
+        dataset: { id: zone.id },
+      });
+      shape.append(s("title", {}, `${zone.name} · ${label("zone", zone.status)}`));
+      zones.append(this.clickable(shape, () => openZone(zone)));
+      const corners = zonePoints(zone.geometry).map(p);
+      if (corners.length) {
+        const [x0, y0] = bbox(corners, 0);
+        zones.append(s("text", { class: `label zone-label z-${zone.status}`, x: x0, y: y0 - r / 2, "font-size": 1.3 * r }, zone.name));
+      }
     }
     const lines = s("g", { class: "lines" });
     for (const [requestId, live] of store.assignments) {
@@ -218,7 +296,22 @@ export class MapView {
       node.append(s("title", {}, `${label("urgency", q.urgency)} · ${label("state", q.state)}`));
       requests.append(this.clickable(node, () => openRequest(q.id)));
     }
-    svg.append(places, lines, responders, requests);
+    svg.append(places, zones, lines, responders, requests);
+    if (this.draft) svg.append(this.drawDraft(r));
+  }
+
+  drawDraft(r) {
+    const xy = this.draft.points.map(this.project);
+    const group = s("g", { class: "draft" });
+    if (xy.length) {
+      const points = xy.map((c) => c.join(",")).join(" ");
+      group.append(this.draft.closed
+        ? s("polygon", { class: "draft-ring closed", points })
+        : s("polyline", { class: "draft-ring", points }));
+    }
+    xy.forEach(([x, y], n) => group.append(
+      s("circle", { class: `corner${n === 0 ? " first" : ""}`, cx: x, cy: y, r: n === 0 ? 1.2 * r : 0.7 * r })));
+    return group;
   }
 }
 
@@ -230,6 +323,7 @@ function legend() {
     item("circle", label("urgency", "urgent"), { fill: URGENCY_COLOUR.urgent }),
     item("circle", label("urgency", "normal"), { fill: URGENCY_COLOUR.normal }),
     ...Object.entries(KIND_SHAPE).map(([kind, shape]) => item(shape, label("kind", kind), { fill: "#2e7d32" })),
+    ...ZONE_STATUSES.map((status) => item("square", label("zone", status), { class: `zone z-${status}` })),
     h("li", { class: "swatches" }, [
       h("span", { class: "sw low" }), "<50%", h("span", { class: "sw mid" }), "≥50%", h("span", { class: "sw full" }), "100%"]),
   ]);

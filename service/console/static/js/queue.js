@@ -2,9 +2,9 @@
 import { openRequest } from "./details.js";
 import { clear, h, select } from "./dom.js";
 import { label, language, t, when } from "./i18n.js";
-import { OPEN_STATES, gridName, queueOrder, store } from "./store.js";
+import { OPEN_STATES, gridName, queueOrder, store, zoneName } from "./store.js";
 
-export const listens = ["requests", "responders"];
+export const listens = ["requests", "responders", "zones"];
 const filters = { category: "", urgency: "", state: "", grid: "", zone: "" };
 
 export function categoryName(code) {
@@ -42,7 +42,11 @@ function filterBar(section) {
     filters[name] = e.target.value;
     render(section);
   };
-  const zones = [...new Set([...store.requests.values()].map((r) => r.zone_id).filter(Boolean))].sort();
+  // The zones by name; a request may name a zone the list does not hold (read as sealed).
+  const named = [...store.zones].sort((a, b) => a.name.localeCompare(b.name)).map((z) => [z.id, z.name]);
+  const known = new Set(named.map(([id]) => id));
+  const stray = [...new Set([...store.requests.values()].map((r) => r.zone_id).filter((z) => z && !known.has(z)))];
+  const zones = named.concat(stray.sort().map((z) => [z, z]));
   return h("div", { class: "filters" }, [
     h("label", {}, [t("col.category"), select({ id: "f-category", onchange: change("category") },
       all.concat([...store.categories.keys()].map((c) => [c, categoryName(c)])), filters.category)]),
@@ -53,7 +57,7 @@ function filterBar(section) {
     h("label", {}, [t("col.grid"), select({ id: "f-grid", onchange: change("grid") },
       all.concat(store.grids.map((g) => [g.id, g.name])), filters.grid)]),
     h("label", {}, [t("col.zone"), select({ id: "f-zone", onchange: change("zone") },
-      all.concat(zones.map((z) => [z, z])), filters.zone)]),
+      all.concat(zones), filters.zone)]),
   ]);
 }
 
@@ -73,7 +77,7 @@ export function render(section) {
           h("td", {}, h("span", { class: `badge u-${r.urgency}` }, label("urgency", r.urgency))),
           h("td", {}, categoryName(r.category_code)),
           h("td", {}, gridName(r.grid_id)),
-          h("td", {}, r.zone_id || "—"),
+          h("td", { class: "zone" }, zoneName(r.zone_id)),
           h("td", { class: "state" }, label("state", r.state)),
           h("td", {}, responderNames(r.id) || "—"),
           h("td", {}, `${when(r.window_start)}–${when(r.window_end, { date: false })}`),

@@ -10,6 +10,7 @@ export const store = {
   grids: [],
   streets: [],
   categories: new Map(),
+  zones: [], // every zone of the dispatcher's communities, in force or not
   responders: new Map(),
   requests: new Map(),
   assignments: new Map(), // request id -> assignments
@@ -37,7 +38,20 @@ export async function loadWorld() {
   store.grids = grids;
   store.streets = streets;
   store.categories = new Map(categories.map((c) => [c.code, c]));
-  await Promise.all([loadResponders(), loadRequests(), loadLoad()]);
+  await Promise.all([loadResponders(), loadRequests(), loadLoad(), loadZones()]);
+}
+
+// The communities again (their mode and since when), after a switch.
+export async function loadCommunities() {
+  store.communities = await listAll("/v1/communities");
+}
+
+export async function loadZones() {
+  const zones = [];
+  for (const community of store.communities) {
+    zones.push(...(await listAll("/v1/zones", { community_id: community.id })));
+  }
+  store.zones = zones;
 }
 
 export async function loadResponders() {
@@ -85,6 +99,12 @@ export async function refreshRequest(id) {
 
 export function gridName(id) {
   return store.grids.find((g) => g.id === id)?.name ?? "—";
+}
+
+// A zone's name; an id that names no zone the console knows is shown as it is.
+export function zoneName(id) {
+  if (!id) return "—";
+  return store.zones.find((z) => z.id === id)?.name ?? id;
 }
 
 export function communityName(id) {

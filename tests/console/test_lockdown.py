@@ -1,0 +1,216 @@
+"""The console's emergency features in Chromium: a lockdown zone drawn on the map tags the
+requests inside, the emergency switch re-prioritises the queue and back, and a grid leader's
+list is imported with its result table; each screen saved under test-artifacts/console/."""
+
+from pathlib import Path
+
+import httpx
+
+from tests.console.conftest import Demo, Watched, sign_in
+
+EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "import" / "requests.csv"
+
+
+def _api(demo: Demo) -> httpx.Client:
+    return httpx.Client(base_url=demo.url, headers={"X-API-Key": demo.dispatcher}, timeout=30)
+
+
+def _open_requests(api: httpx.Client, demo: Demo) -> list[dict]:
+    found = []
+    for state in ("submitted", "offered", "accepted", "in_progress", "declined"):
+        answer = api.get(
+            "/v1/requests", params={"community_id": demo.community_id, "state": state, "limit": 200}
+        )
+        found += answer.json()["items"]
+    return found
+
+
+def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo: Demo):
+    """Corners clicked round a request (the ring closed on the first) make a sealed zone: the
+    API's re-tag count is shown, the zone is filled on the map with its details on a click, the
+    queue's zone filter lists it by name and finds the request; a status change and the lift
+    re-tag again."""
+    request_id = demo.requests["demo-1"]
+    page = watched.page
+    sign_in(watched, demo)
+    page.click("#nav a[data-view=zones]")
+    page.wait_for_selector("#zones-table")
+    page.fill("#zone-name", "东湖一号楼封控区")
+    page.select_option("#zone-new-status", "sealed")
+    page.fill("#zone-until", "2030-01-01T18:00")
+    page.click("#zone-draw")
+    page.locator("#zone-map").scroll_into_view_if_needed()
+    box = page.locator(f"#zone-map .request[data-id='{request_id}']").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    corners = [(x - 25, y - 25), (x + 25, y - 25), (x + 25, y + 25), (x - 25, y + 25)]
+    for cx, cy in corners:
+        page.mouse.click(cx, cy)
+    page.wait_for_selector("#zone-corners:text('4')")
+    assert page.locator("#zone-save").is_disabled()
+    page.mouse.click(*corners[0])  # closes the ring
+    page.wait_for_selector("#zone-save:not([disabled])")
+    watched.shot("12-zone-drawn")
+    page.click("#zone-save")
+    page.wait_for_selector("#zone-result.ok")
+    with _api(demo) as api:
+        zones = api.get("/v1/zones", params={"community_id": demo.community_id}).json()["items"]
+        assert [(z["name"], z["status"], z["in_force"]) for z in zones] == [
+            ("东湖一号楼封控区", "sealed", True)
+        ]
+        zone = zones[0]
+        inside = [r["id"] for r in _open_requests(api, demo) if r["zone_id"] == zone["id"]]
+    assert request_id in inside
+    result = page.locator("#zone-result").text_content()
+    assert f"重新标记的需求: {len(inside)}" in result
+    assert page.locator(f"#zones-table tr[data-id='{zone['id']}'] td.inside").text_content() == (
+        str(len(inside))
+    )
+    assert zone["valid_until"].startswith("2030-01-01T10:00:00")  # 18:00 in Shanghai
+    period = page.locator(f"#zones-table tr[data-id='{zone['id']}'] td:nth-child(3)")
+    assert period.text_content().endswith("01/01 18:00")
+    watched.shot("13-zone-saved")
+
+    page.click("#nav a[data-view=map]")
+    page.wait_for_selector(f"#map-svg path.zone.z-sealed[data-id='{zone['id']}']")
+    assert page.locator("#map-svg rect.zone").count() == 0  # no frame stand-in any more
+    # Inside the zone near its corner, clear of the request markers at its centre.
+    zone_box = page.locator(f"#map-svg path.zone[data-id='{zone['id']}']").bounding_box()
+    page.mouse.click(zone_box["x"] + 4, zone_box["y"] + 4)
+    page.wait_for_selector("#details[data-zone-id] #zone-detail-status:text('封控区')")
+    assert "东湖一号楼封控区" in page.locator("#details").text_content()
+    watched.shot("14-zone-on-map")
+    page.keyboard.press("Escape")
+
+    page.click("#nav a[data-view=queue]")
+    page.select_option("#f-zone", label="东湖一号楼封控区")
+    rows = page.locator("#queue-table tbody tr")
+    assert rows.count() == len(inside)
+    assert page.locator(f"#queue-table tr[data-id='{request_id}'] td.zone").text_content() == (
+        "东湖一号楼封控区"
+    )
+    watched.shot("15-queue-by-zone")
+    page.select_option("#f-zone", "")
+
+    page.click("#nav a[data-view=zones]")
+    page.select_option(f"#zones-table tr[data-id='{zone['id']}'] .zone-status", "precaution")
+    page.wait_for_selector("#zone-result:has-text('防范区')")
+    page.click(f"#zones-table tr[data-id='{zone['id']}'] .zone-lift")
+    page.click(f"#zones-table tr[data-id='{zone['id']}'] .zone-lift-confirm")
+    page.wait_for_selector(f"#zone-result:has-text('重新标记的需求: {len(inside)}')")
+    assert page.locator("#zones-table tbody tr[data-id]").count() == 0
+    with _api(demo) as api:
+        assert api.get(f"/v1/requests/{request_id}").json()["zone_id"] is None
+
+
+def test_emergency_mode_and_back_re_sorts_the_queue(watched: Watched, demo: Demo):
+    """Switching to 战时 needs a reason and a confirmation, shows the red banner and how many
+    requests rose (an insulin delivery becomes an emergency and tops the queue); back in
+    peacetime it returns to normal. A switch made elsewhere reaches the queue live."""
+    with _api(demo) as api:
+        created = api.post(
+            "/v1/requests",
+            json={
+                "community_id": demo.community_id,
+                "category_code": "medicine_delivery",
+                "urgency": "normal",
+                "description": "胰岛素 1 盒",
+                "location": {"type": "Point", "coordinates": [121.0151, 30.6981]},
+                "window_start": "2030-01-01T09:00:00+08:00",
+                "window_end": "2030-01-01T12:00:00+08:00",
+            },
+        )
+        assert created.status_code == 201, created.text
+    insulin = created.json()["id"]
+    page = watched.page
+    sign_in(watched, demo)
+    assert page.locator("#mode-banner").is_hidden()
+    first = page.locator("#queue-table tbody tr").first
+    assert first.get_attribute("data-id") != insulin
+    page.click("#nav a[data-view=mode]")
+    card = page.locator(f".mode-card[data-community='{demo.community_id}']")
+    assert card.locator(".mode-state").text_content() == "平时"
+    card.locator(".mode-switch").click()
+    page.wait_for_selector("#mode-result.refused:has-text('请填写切换原因')")
+    assert "null" not in page.locator("#view-mode").text_content()
+    card.locator(".mode-reason").fill("疫情封控，启动战时机制")
+    card.locator(".mode-switch").click()
+    watched.shot("16-emergency-confirm")
+    card.locator(".mode-confirm").click()
+    page.wait_for_selector("#mode-result:has-text('紧急程度改变的需求: 1')")
+    page.wait_for_selector("#mode-banner:has-text('战时 / Emergency mode')")
+    assert "东湖社区" in page.locator("#mode-banner").text_content()
+    assert card.locator(".mode-state").text_content() == "战时"
+    watched.shot("17-emergency-on")
+    page.click("#nav a[data-view=queue]")
+    page.wait_for_selector(f"#queue-table tbody tr:first-child[data-id='{insulin}']")
+    assert first.locator("td:first-child").text_content() == "紧急"
+    watched.shot("18-emergency-queue")
+
+    page.click("#nav a[data-view=mode]")
+    card.locator(".mode-reason").fill("解除封控")
+    card.locator(".mode-switch").click()
+    card.locator(".mode-confirm").click()
+    page.wait_for_selector("#mode-result:has-text('紧急程度改变的需求: 1')")
+    page.wait_for_selector("#mode-banner", state="hidden")
+    assert card.locator(".mode-state").text_content() == "平时"
+    page.click("#nav a[data-view=queue]")
+    page.wait_for_selector(f"#queue-table tr[data-id='{insulin}'] td:first-child:has-text('一般')")
+    assert first.get_attribute("data-id") != insulin
+
+    # The same switch made by another dispatcher arrives on the stream and re-sorts the queue.
+    with _api(demo) as api:
+        switched = api.post(
+            f"/v1/communities/{demo.community_id}/mode",
+            json={"mode": "emergency", "reason": "另一调度台切换"},
+        )
+        assert switched.status_code == 200, switched.text
+    page.wait_for_selector(f"#queue-table tbody tr:first-child[data-id='{insulin}']")
+    page.wait_for_selector("#mode-banner:has-text('战时')")
+
+
+def test_import_the_example_list_and_see_what_became_of_each_row(
+    watched: Watched, demo: Demo, tmp_path: Path
+):
+    """The example CSV is stored (its rows join the queue); sent again it is unchanged; a
+    file with bad rows lists each refusal with row, field and reason."""
+    page = watched.page
+    sign_in(watched, demo)
+    page.click("#nav a[data-view=import]")
+    page.set_input_files("#import-file", str(EXAMPLE_CSV))
+    page.click("#import-go")
+    page.wait_for_selector("#import-result")
+    rows = len(EXAMPLE_CSV.read_text(encoding="utf-8").strip().splitlines()) - 1
+    assert page.locator("#import-stored .value").text_content() == str(rows)
+    assert page.locator("#import-unchanged .value").text_content() == "0"
+    assert page.locator("#import-rejected tbody tr.empty").count() == 1
+    assert page.locator("#import-stored-list li").count() == rows
+    watched.shot("19-import-stored")
+    page.click("#nav a[data-view=queue]")
+    page.wait_for_selector(f"#queue-count:text('{5 + rows}')")
+
+    page.click("#nav a[data-view=import]")
+    page.set_input_files("#import-file", str(EXAMPLE_CSV))
+    page.click("#import-go")
+    page.wait_for_selector(f"#import-unchanged .value:text('{rows}')")
+    assert page.locator("#import-stored .value").text_content() == "0"
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "external_id,category_code,lon,lat,window_start,window_end\n"
+        "bad-1,no_such_category,121.03,30.71,2030-01-01T09:00:00+08:00,2030-01-01T12:00:00+08:00\n"
+        "bad-2,medicine_delivery,not-a-number,30.71,"
+        "2030-01-01T09:00:00+08:00,2030-01-01T12:00:00+08:00\n"
+        "good-1,medicine_delivery,121.03,30.71,2030-01-01T09:00:00+08:00,2030-01-01T12:00:00+08:00\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#import-file", str(bad))
+    page.click("#import-go")
+    page.wait_for_selector("#import-rejected tbody tr[data-row='2']")
+    assert page.locator("#import-stored .value").text_content() == "1"
+    rejected = page.locator("#import-rejected tbody tr")
+    assert rejected.count() == 2
+    cells = [rejected.nth(i).locator("td").all_text_contents() for i in range(2)]
+    assert [c[0] for c in cells] == ["1", "2"]
+    assert cells[0][1] == "category_code" and cells[0][2]
+    assert cells[1][1] == "lon/lat" and cells[1][2]
+    watched.shot("20-import-rejected")

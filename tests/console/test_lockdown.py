@@ -138,6 +138,8 @@ def test_emergency_mode_and_back_re_sorts_the_queue(watched: Watched, demo: Demo
     card.locator(".mode-confirm").click()
     page.wait_for_selector("#mode-result:has-text('紧急程度改变的需求: 1')")
     page.wait_for_selector("#mode-banner:has-text('战时 / Emergency mode')")
+    # The rules in force are listed: the default one that raised the insulin delivery.
+    assert "升级规则: 紧急 ← 关键词: 胰岛素" in page.locator("#mode-result").text_content()
     assert "东湖社区" in page.locator("#mode-banner").text_content()
     assert card.locator(".mode-state").text_content() == "战时"
     watched.shot("17-emergency-on")
@@ -171,8 +173,9 @@ def test_emergency_mode_and_back_re_sorts_the_queue(watched: Watched, demo: Demo
 def test_import_the_example_list_and_see_what_became_of_each_row(
     watched: Watched, demo: Demo, tmp_path: Path
 ):
-    """The example CSV is stored (its rows join the queue); sent again it is unchanged; a
-    file with bad rows lists each refusal with row, field and reason."""
+    """The example CSV is stored (its rows join the queue); sent again it is unchanged; the
+    example GeoJSON is sent as such; a file with bad rows lists each refusal with row, field
+    and reason."""
     page = watched.page
     sign_in(watched, demo)
     page.click("#nav a[data-view=import]")
@@ -193,6 +196,12 @@ def test_import_the_example_list_and_see_what_became_of_each_row(
     page.click("#import-go")
     page.wait_for_selector(f"#import-unchanged .value:text('{rows}')")
     assert page.locator("#import-stored .value").text_content() == "0"
+
+    geojson = EXAMPLE_CSV.with_name("requests.geojson")
+    page.set_input_files("#import-file", str(geojson))
+    page.click("#import-go")
+    page.wait_for_selector("#import-result:has-text('requests.geojson')")
+    assert page.locator("#import-stored .value").text_content() == "2"
 
     bad = tmp_path / "bad.csv"
     bad.write_text(

@@ -3,7 +3,7 @@
 // urgency (the queue re-sorts when the switch's event arrives).
 import { ApiError, api } from "./api.js";
 import { clear, h } from "./dom.js";
-import { t, when } from "./i18n.js";
+import { label, t, when } from "./i18n.js";
 import { changed, loadCommunities, loadRequests, store } from "./store.js";
 
 export const listens = ["communities"];
@@ -11,6 +11,16 @@ let section = null;
 const reasons = new Map(); // community id -> reason typed so far
 let confirming = null; // the community whose switch awaits confirmation
 let result = null;
+
+// A rule as a line: the urgency it raises to, then its conditions (all must hold).
+function ruleText(rule) {
+  const parts = [
+    rule.categories?.length ? `${t("mode.categories")}: ${rule.categories.join("、")}` : null,
+    rule.resident_tags?.length ? `${t("mode.tags")}: ${rule.resident_tags.join(" + ")}` : null,
+    rule.keywords?.length ? `${t("mode.keywords")}: ${rule.keywords.join("、")}` : null,
+  ].filter(Boolean);
+  return `${label("urgency", rule.urgency)} ← ${parts.join("; ")}`;
+}
 
 function target(community) {
   return community.mode === "emergency" ? "peacetime" : "emergency";
@@ -29,7 +39,8 @@ async function switchMode(community) {
     result = {
       kind: mode === "emergency" ? "warn" : "ok",
       title: `${community.name}: ${t(`mode.${done.mode}`)}`,
-      lines: [`${t("mode.reprioritised")}: ${done.requests_reprioritised}`],
+      lines: [`${t("mode.reprioritised")}: ${done.requests_reprioritised}`]
+        .concat(done.mode === "emergency" ? done.rules.map((rule) => `${t("mode.rules")}: ${ruleText(rule)}`) : []),
     };
     await loadCommunities();
     await loadRequests();

@@ -31,6 +31,25 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     queue's zone filter lists it by name and finds the request; a status change and the lift
     re-tag again."""
     request_id = demo.requests["demo-1"]
+
+    def square(lon: float, lat: float) -> list[list[list[float]]]:
+        d = 0.0008
+        return [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]
+
+    with _api(demo) as api:
+        far = api.post(
+            "/v1/zones",
+            json={
+                "community_id": demo.community_id,
+                "name": "南北两片防范区",
+                "status": "precaution",
+                "geometry": {
+                    "type": "MultiPolygon",
+                    "coordinates": [square(121.008, 30.691), square(121.022, 30.691)],
+                },
+            },
+        )
+        assert far.status_code == 201, far.text
     page = watched.page
     sign_in(watched, demo)
     page.click("#nav a[data-view=zones]")
@@ -53,7 +72,9 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.click("#zone-save")
     page.wait_for_selector("#zone-result.ok")
     with _api(demo) as api:
-        zones = api.get("/v1/zones", params={"community_id": demo.community_id}).json()["items"]
+        zones = api.get(
+            "/v1/zones", params={"community_id": demo.community_id, "status": "sealed"}
+        ).json()["items"]
         assert [(z["name"], z["status"], z["in_force"]) for z in zones] == [
             ("东湖一号楼封控区", "sealed", True)
         ]
@@ -73,6 +94,9 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.click("#nav a[data-view=map]")
     page.wait_for_selector(f"#map-svg path.zone.z-sealed[data-id='{zone['id']}']")
     assert page.locator("#map-svg rect.zone").count() == 0  # no frame stand-in any more
+    # A MultiPolygon is drawn as one shape of two rings.
+    two = page.locator(f"#map-svg path.zone.z-precaution[data-id='{far.json()['zone']['id']}']")
+    assert two.get_attribute("d").count("M") == 2
     # Inside the zone near its corner, clear of the request markers at its centre.
     zone_box = page.locator(f"#map-svg path.zone[data-id='{zone['id']}']").bounding_box()
     page.mouse.click(zone_box["x"] + 4, zone_box["y"] + 4)
@@ -82,6 +106,8 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.keyboard.press("Escape")
 
     page.click("#nav a[data-view=queue]")
+    options = page.locator("#f-zone option").all_text_contents()
+    assert options == ["全部", "东湖一号楼封控区", "南北两片防范区"]
     page.select_option("#f-zone", label="东湖一号楼封控区")
     rows = page.locator("#queue-table tbody tr")
     assert rows.count() == len(inside)
@@ -97,7 +123,7 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.click(f"#zones-table tr[data-id='{zone['id']}'] .zone-lift")
     page.click(f"#zones-table tr[data-id='{zone['id']}'] .zone-lift-confirm")
     page.wait_for_selector(f"#zone-result:has-text('重新标记的需求: {len(inside)}')")
-    assert page.locator("#zones-table tbody tr[data-id]").count() == 0
+    assert page.locator("#zones-table tbody tr[data-id]").count() == 1  # the other zone
     with _api(demo) as api:
         assert api.get(f"/v1/requests/{request_id}").json()["zone_id"] is None
 

@@ -35,6 +35,7 @@ class FlowResult:
     nodes: int = 0
     first_pair_arc: int = 0
     cost_unit: int = 1      # secondary costs in the arcs are milli-points divided by this
+    pair_arcs: np.ndarray | None = None  # arc index of each pair (with keep_arcs)
 
 
 def is_count_variant(ix: Index, cand: Candidates) -> bool:
@@ -162,8 +163,8 @@ def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False,
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen >= 0))
     return FlowResult(chosen=chosen, optimal=optimal_secondary, served_bound=served,
                       arcs=(tails, heads, caps, costs, flows) if keep_arcs else (),
-                      nodes=nodes,
-                      first_pair_arc=n_units, cost_unit=g)
+                      nodes=nodes, first_pair_arc=n_units, cost_unit=g,
+                      pair_arcs=n_units + np.arange(len(cand.p_unit)) if keep_arcs else None)
 
 
 def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
@@ -177,7 +178,7 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     `new` appended. None when a new pair needs a node or arc the network lacks (a responder
     not yet in it, or one whose sink arcs were sized by its pair count): solve afresh then."""
     tails, heads, caps, costs, flows = res.arcs
-    n_units, n_old = len(cand.u_req), len(cand.p_unit)
+    n_units = len(cand.u_req)
     js = np.unique(cand.p_resp)
     pos = np.searchsorted(js, new.p_resp)
     if np.any(pos >= len(js)) or np.any(js[np.minimum(pos, len(js) - 1)] != new.p_resp):
@@ -225,7 +226,7 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     _, _, _, w = res_graph.arcs(caps, flows, d)
     if len(w) and w.min() < 0:  # not proven: leave it to a fresh solve
         return None
-    pair = np.concatenate([np.arange(n_units, n_units + n_old), n_arcs + np.arange(len(pos))])
+    pair = np.concatenate([res.pair_arcs, n_arcs + np.arange(len(pos))])
     used = np.flatnonzero(flows[pair] > 0)
     chosen_pair = np.full(n_units, -1, dtype=np.int64)
     unit_of = np.concatenate([cand.p_unit, new.p_unit])
@@ -233,7 +234,7 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen_pair >= 0))
     return FlowResult(chosen=chosen_pair, optimal=res.optimal, served_bound=served,
                       arcs=(tails, heads, caps, costs, flows), nodes=nodes,
-                      first_pair_arc=n_units, cost_unit=res.cost_unit), d
+                      first_pair_arc=n_units, cost_unit=res.cost_unit, pair_arcs=pair), d
 
 
 class _Residual:

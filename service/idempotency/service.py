@@ -261,13 +261,19 @@ def protect(router: APIRouter) -> None:
 
 
 def _purge_now_and_then() -> None:
-    """Delete expired records at most every PURGE_EVERY_S per process, in a transaction of
-    its own (a lookup ignores expired records anyway, and a reused key replaces its own)."""
+    """Delete expired records at most every PURGE_EVERY_S per process, on a thread of its own
+    so no request waits for it (a lookup ignores expired records anyway, and a reused key
+    replaces its own)."""
     global _last_purge
     now = time.monotonic()
-    if now - _last_purge < PURGE_EVERY_S:
-        return
-    _last_purge = now
+    with _in_flight_lock:
+        if now - _last_purge < PURGE_EVERY_S:
+            return
+        _last_purge = now
+    threading.Thread(target=_purge, name="idempotency-purge", daemon=True).start()
+
+
+def _purge() -> None:
     try:
         with get_sessionmaker()() as session:
             repository.purge_expired(session, utcnow(), PURGE_BATCH)

@@ -267,3 +267,18 @@ def test_every_post_documents_the_header():
         names = [p["name"] for p in op.get("parameters", []) if p["in"] == "header"]
         assert KEY in names, op["operationId"]
         assert "409" in op["responses"], op["operationId"]
+
+
+def test_a_replayed_dispatch_run_starts_no_second_run(client, session, world):
+    """POST /v1/dispatch-runs (202) under one key: one run, the same run id twice."""
+    from service.runs.models import DispatchRun
+
+    body = {"scope": {"type": "community", "id": world.a.community_id}, "time_limit_s": 1}
+    sent = _with(world.a.dispatcher, "run-1")
+    first = client.post("/v1/dispatch-runs", json=body, headers=sent)
+    assert first.status_code == 202, first.text
+    again = client.post("/v1/dispatch-runs", json=body, headers=sent)
+    assert again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(DispatchRun)) == 1

@@ -249,3 +249,54 @@ def test_import_the_example_list_and_see_what_became_of_each_row(
     assert cells[0][1] == "category_code" and cells[0][2]
     assert cells[1][1] == "lon/lat" and cells[1][2]
     watched.shot("20-import-rejected")
+
+
+def test_a_street_with_two_communities_switches_together(watched: Watched, demo: Demo):
+    """A dispatcher of two communities of one street gets a street switch: both go to 战时
+    with one confirmation, the banner names both, and both come back together."""
+    from sqlalchemy import select
+
+    from service.auth.principal import Role
+    from service.db import get_sessionmaker
+    from service.places.models import Community
+    from tests.service.conftest import add_key
+
+    with get_sessionmaker()() as session:
+        donghu = session.scalar(select(Community).where(Community.id == demo.community_id))
+        xihu = Community(
+            street_id=donghu.street_id,
+            code="330482001002",
+            name="西湖社区",
+            lon=donghu.lon + 0.01,
+            lat=donghu.lat,
+        )
+        session.add(xihu)
+        session.flush()
+        both = add_key(session, Role.dispatcher, community_ids=[donghu.id, xihu.id])
+        street_id, xihu_id = donghu.street_id, xihu.id
+        session.commit()
+    page = watched.page
+    page.goto(f"{demo.url}/console")
+    page.fill("#key", both)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#queue-table tbody tr")
+    page.click("#nav a[data-view=mode]")
+    street = page.locator(f".mode-card.street[data-street='{street_id}']")
+    street.locator(".mode-reason").fill("全街道封控")
+    street.locator(".mode-switch").click()
+    street.locator(".mode-confirm").click()
+    page.wait_for_selector("#mode-result:has-text('西湖社区 · 战时')")
+    assert "东湖社区 · 战时" in page.locator("#mode-result").text_content()
+    page.wait_for_selector("#mode-banner:has-text('西湖社区')")
+    assert "东湖社区" in page.locator("#mode-banner").text_content()
+    for community in (demo.community_id, xihu_id):
+        card = page.locator(f".mode-card[data-community='{community}'] .mode-state")
+        assert card.text_content() == "战时"
+    watched.shot("21-street-emergency")
+    street.locator(".mode-reason").fill("解除")
+    street.locator(".mode-switch").click()
+    street.locator(".mode-confirm").click()
+    page.wait_for_selector("#mode-banner", state="hidden")
+    with httpx.Client(base_url=demo.url, headers={"X-API-Key": both}) as api:
+        modes = {c["id"]: c["mode"] for c in api.get("/v1/communities").json()["items"]}
+    assert modes == {demo.community_id: "peacetime", xihu_id: "peacetime"}

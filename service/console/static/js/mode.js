@@ -1,10 +1,11 @@
-// Peacetime and emergency (平时 / 战时): each community's mode and since when, and the switch,
-// which needs a reason and a confirmation; the answer says how many open requests changed
-// urgency (the queue re-sorts when the switch's event arrives).
+// Peacetime and emergency (平时 / 战时): each community's mode and since when, and the switch
+// (per community, or for a whole street), which needs a reason and a confirmation; the answer
+// says how many open requests changed urgency (the queue re-sorts when the switch's event
+// arrives).
 import { ApiError, api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { label, t, when } from "./i18n.js";
-import { changed, loadCommunities, loadRequests, store } from "./store.js";
+import { changed, communityName, loadCommunities, loadRequests, store } from "./store.js";
 
 export const listens = ["communities"];
 let section = null;
@@ -22,26 +23,47 @@ function ruleText(rule) {
   return `${label("urgency", rule.urgency)} ← ${parts.join("; ")}`;
 }
 
-function target(community) {
-  return community.mode === "emergency" ? "peacetime" : "emergency";
+// What can be switched: a community, or a street with several of the dispatcher's
+// communities (switched together by /v1/streets/{id}/mode).
+function subjects() {
+  const out = store.communities.map((c) => ({
+    key: c.id, kind: "community", name: c.name, path: `/v1/communities/${c.id}/mode`,
+    mode: c.mode, since: c.mode_since, dataset: { community: c.id },
+  }));
+  const byStreet = new Map();
+  for (const c of store.communities) byStreet.set(c.street_id, [...(byStreet.get(c.street_id) || []), c]);
+  for (const [streetId, members] of byStreet) {
+    if (members.length < 2) continue;
+    const street = store.streets.find((x) => x.id === streetId);
+    const all = members.every((c) => c.mode === "emergency");
+    out.push({
+      key: `street:${streetId}`, kind: "street", name: street?.name ?? streetId,
+      path: `/v1/streets/${streetId}/mode`, mode: all ? "emergency" : "peacetime", since: null,
+      members, dataset: { street: streetId },
+    });
+  }
+  return out;
 }
 
-async function switchMode(community) {
-  const mode = target(community);
+// A street goes to emergency unless every one of its communities already is.
+function target(subject) {
+  return subject.mode === "emergency" ? "peacetime" : "emergency";
+}
+
+async function switchMode(subject) {
+  const mode = target(subject);
   confirming = null;
   try {
-    const answer = await api(`/v1/communities/${community.id}/mode`, {
+    const answer = await api(subject.path, {
       method: "POST",
-      body: { mode, reason: reasons.get(community.id).trim() },
+      body: { mode, reason: reasons.get(subject.key).trim() },
     });
-    reasons.delete(community.id);
-    const done = answer.communities[0];
-    result = {
-      kind: mode === "emergency" ? "warn" : "ok",
-      title: `${community.name}: ${t(`mode.${done.mode}`)}`,
-      lines: [`${t("mode.reprioritised")}: ${done.requests_reprioritised}`]
-        .concat(done.mode === "emergency" ? done.rules.map((rule) => `${t("mode.rules")}: ${ruleText(rule)}`) : []),
-    };
+    reasons.delete(subject.key);
+    const lines = answer.communities.map((done) =>
+      `${communityName(done.community_id)} · ${t(`mode.${done.mode}`)} · ${t("mode.reprioritised")}: ${done.requests_reprioritised}`);
+    const first = answer.communities[0];
+    if (first && mode === "emergency") lines.push(...first.rules.map((rule) => `${t("mode.rules")}: ${ruleText(rule)}`));
+    result = { kind: mode === "emergency" ? "warn" : "ok", title: `${subject.name}: ${t(`mode.${mode}`)}`, lines };
     await loadCommunities();
     await loadRequests();
     changed("communities");
@@ -53,42 +75,47 @@ async function switchMode(community) {
   }
 }
 
-function ask(community) {
-  if (!(reasons.get(community.id) || "").trim()) {
+function ask(subject) {
+  if (!(reasons.get(subject.key) || "").trim()) {
     result = { kind: "refused", title: t("mode.need_reason"), lines: [] };
   } else {
-    confirming = community.id;
+    confirming = subject.key;
     result = null;
   }
   draw();
 }
 
-function card(community) {
-  const emergency = community.mode === "emergency";
-  const next = target(community);
-  const confirm = confirming === community.id
+function card(subject) {
+  const emergency = subject.mode === "emergency";
+  const next = target(subject);
+  const confirm = confirming === subject.key
     ? h("div", { class: "confirm", role: "alertdialog" }, [
-      h("strong", {}, `${t("mode.confirm_text")} ${community.name} → ${t(`mode.${next}`)}`),
+      h("strong", {}, `${t("mode.confirm_text")} ${subject.name} → ${t(`mode.${next}`)}`),
       h("div", { class: "row" }, [
-        h("button", { type: "button", class: "mode-confirm", onclick: () => switchMode(community) }, t("mode.confirm")),
+        h("button", { type: "button", class: "mode-confirm", onclick: () => switchMode(subject) }, t("mode.confirm")),
         h("button", { type: "button", class: "secondary mode-cancel", onclick: () => { confirming = null; draw(); } }, t("common.cancel")),
       ]),
     ])
     : null;
-  return h("div", { class: `card mode-card${emergency ? " emergency" : ""}`, dataset: { community: community.id } }, [
+  const state = subject.kind === "street"
+    ? subject.members.map((c) => `${c.name}: ${t(`mode.${c.mode}`)}`).join(" · ")
+    : subject.since ? `${t("mode.since")} ${when(subject.since)}` : "";
+  return h("div", { class: `card mode-card ${subject.kind}${emergency ? " emergency" : ""}`, dataset: subject.dataset }, [
     h("div", { class: "bar" }, [
-      h("h3", {}, community.name),
-      h("span", { class: `badge mode-state m-${community.mode}` }, t(`mode.${community.mode}`)),
-      h("span", { class: "hint" }, community.mode_since ? `${t("mode.since")} ${when(community.mode_since)}` : ""),
+      h("h3", {}, subject.name),
+      subject.kind === "street"
+        ? h("span", { class: "badge street" }, t("common.street"))
+        : h("span", { class: `badge mode-state m-${subject.mode}` }, t(`mode.${subject.mode}`)),
+      h("span", { class: "hint" }, state),
     ]),
     h("div", { class: "row" }, [
       h("input", {
         class: "mode-reason", placeholder: t("mode.reason"), maxlength: 500, size: 40,
-        value: reasons.get(community.id) || "",
-        oninput: (e) => reasons.set(community.id, e.target.value),
+        value: reasons.get(subject.key) || "",
+        oninput: (e) => reasons.set(subject.key, e.target.value),
       }),
-      h("button", { type: "button", class: `mode-switch${emergency ? " secondary" : ""}`, onclick: () => ask(community) },
-        t(next === "emergency" ? "mode.to_emergency" : "mode.to_peacetime")),
+      h("button", { type: "button", class: `mode-switch${emergency ? " secondary" : ""}`, onclick: () => ask(subject) },
+        t(next === "emergency" ? (subject.kind === "street" ? "mode.street_to_emergency" : "mode.to_emergency") : (subject.kind === "street" ? "mode.street_to_peacetime" : "mode.to_peacetime"))),
     ]),
     confirm,
   ]);
@@ -104,7 +131,7 @@ function draw() {
         result.lines.length ? h("ul", {}, result.lines.map((line) => h("li", {}, line))) : null,
       ])
       : null,
-    ...store.communities.map(card),
+    ...subjects().map(card),
   ].filter(Boolean));
 }
 

@@ -63,3 +63,41 @@ def update_assignment(
     return schemas.AssignmentOut.model_validate(
         assignments.update_assignment(session, principal, assignment_id, body)
     )
+
+
+CONTACT_STATES = ("accepted", "in_progress")
+ContactReader = Annotated[Principal, Depends(require(Role.dispatcher, Role.responder))]
+
+
+@router.get(
+    "/assignments/{assignment_id}/contact",
+    responses=responses(*COMMON, NotFound, Conflict),
+)
+def get_assignment_contact(
+    session: SessionDep, principal: ContactReader, assignment_id: str
+) -> schemas.Contact:
+    """The resident's full name, phone, address and notes for the responder who accepted this
+    assignment (or a dispatcher of its community). Every call is audited as a reveal."""
+    from service.requests.models import ServiceRequest
+    from service.residents import privacy
+    from service.residents.models import Resident
+
+    assignment = assignments.get_assignment(session, principal, assignment_id)
+    if principal.role is Role.responder and assignment.state not in CONTACT_STATES:
+        raise Conflict("Contact details are shown once the assignment is accepted.")
+    request = session.get(ServiceRequest, assignment.request_id)
+    resident_id = request.resident_id if request is not None else None
+    resident = session.get(Resident, resident_id) if resident_id else None
+    if resident is None:
+        raise NotFound("This assignment's request names no registered resident.")
+    who = "assigned responder" if principal.role is Role.responder else "dispatcher read"
+    privacy.record_reveal(session, resident, who)
+    full = privacy.view(resident, full=True)
+    return schemas.Contact(
+        resident_id=resident.id,
+        name=full["name"],
+        phone=full["phone"],
+        address=full["address"],
+        notes=full["notes"],
+        location=full["location"],
+    )

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -55,3 +55,14 @@ class AssignmentOut(OutModel):
     note: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class Contact(OutModel):
+    """A resident's full contact data, for the responder who serves them."""
+
+    resident_id: str
+    name: str
+    phone: str | None
+    address: str | None
+    notes: str | None
+    location: dict[str, Any]

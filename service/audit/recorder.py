@@ -111,6 +111,12 @@ def record(session: Session, obj: Entity, action: str, before: Any, after: Any) 
     session.info.setdefault("audit_pending", []).append(_row(session, obj, action, before, after))
 
 
+def write_now(session: Session, obj: Entity, action: str, before: Any, after: Any) -> None:
+    """Write an audit entry at once, in the caller's transaction: for reads (a reveal of
+    personal data), which flush nothing and so never reach the flush hook."""
+    session.connection().execute(insert(AuditEntry), [_row(session, obj, action, before, after)])
+
+
 def name_action(session: Session, entity_id: str, action: str) -> None:
     """Give the next audit entry of ``entity_id`` a domain verb (``revoke``, ``cancel``...)."""
     session.info.setdefault("audit_action", {})[entity_id] = action

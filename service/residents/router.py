@@ -1,13 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from service.auth.principal import Principal, Role, SessionDep, require
-from service.errors import COMMON, NotFound, responses
+from service.errors import COMMON, Forbidden, NotFound, responses
 from service.pagination import Page, PageParams
+from service.residents import privacy, schemas
 from service.residents import repository as repo
-from service.residents import schemas
 from service.residents import service as residents
+from service.residents.models import Resident
 
 router = APIRouter(prefix="/v1", tags=["residents"])
 
@@ -16,11 +17,16 @@ Keeper = Annotated[Principal, Depends(require(Role.dispatcher, Role.grid_app))]
 Pages = Annotated[PageParams, Depends()]
 
 
+def _masked(resident: Resident) -> schemas.ResidentOut:
+    return schemas.ResidentOut.model_validate(privacy.view(resident, full=False))
+
+
 @router.post("/residents", status_code=201, responses=responses(*COMMON))
 def create_resident(
     session: SessionDep, principal: Keeper, body: schemas.ResidentCreate
 ) -> schemas.ResidentOut:
-    return schemas.ResidentOut.model_validate(residents.create_resident(session, principal, body))
+    """Register a resident; the answer shows phone and address masked, like every read."""
+    return _masked(residents.create_resident(session, principal, body))
 
 
 @router.get("/residents", responses=responses(*COMMON))
@@ -35,20 +41,29 @@ def list_residents(
     items, cursor = repo.list_residents(
         session, principal, page, community_id, grid_id, tag.value if tag else None
     )
-    return Page(items=[schemas.ResidentOut.model_validate(i) for i in items], next_cursor=cursor)
+    return Page(items=[_masked(i) for i in items], next_cursor=cursor)
 
 
 @router.get("/residents/{resident_id}", responses=responses(*COMMON, NotFound))
-def get_resident(session: SessionDep, principal: Keeper, resident_id: str) -> schemas.ResidentOut:
-    return schemas.ResidentOut.model_validate(
-        residents.get_resident(session, principal, resident_id)
-    )
+def get_resident(
+    session: SessionDep,
+    principal: Keeper,
+    resident_id: str,
+    reveal: Annotated[
+        bool, Query(description="Full phone, address and notes (dispatchers; audited)")
+    ] = False,
+) -> schemas.ResidentOut:
+    resident = residents.get_resident(session, principal, resident_id)
+    if not reveal:
+        return _masked(resident)
+    if principal.role is not Role.dispatcher:
+        raise Forbidden("Only dispatchers of the resident's community see full personal data.")
+    privacy.record_reveal(session, resident, "dispatcher read")
+    return schemas.ResidentOut.model_validate(privacy.view(resident, full=True))
 
 
 @router.patch("/residents/{resident_id}", responses=responses(*COMMON, NotFound))
 def update_resident(
     session: SessionDep, principal: Keeper, resident_id: str, body: schemas.ResidentUpdate
 ) -> schemas.ResidentOut:
-    return schemas.ResidentOut.model_validate(
-        residents.update_resident(session, principal, resident_id, body)
-    )
+    return _masked(residents.update_resident(session, principal, resident_id, body))

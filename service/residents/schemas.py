@@ -55,7 +55,10 @@ class ResidentOut(OutModel):
     address: str | None
     location: Point
     tags: list[str]
-    notes: str | None
+    notes: str | None = Field(description="Withheld (null) unless revealed")
     zone_id: str | None
+    masked: bool = Field(
+        description="Phone and address masked and notes withheld; ask with ?reveal=true"
+    )
     created_at: datetime
     updated_at: datetime

@@ -43,7 +43,9 @@ def test_a_note_is_stored_encrypted_and_read_back_plain(client, session, world):
     resident_id = _resident(client, world)
     stored = _stored(session, resident_id)
     assert stored.startswith("f1:") and "胰岛素" not in stored
-    got = client.get(f"/v1/residents/{resident_id}", headers=headers(world.a.dispatcher))
+    got = client.get(
+        f"/v1/residents/{resident_id}?reveal=true", headers=headers(world.a.dispatcher)
+    )
     assert got.json()["notes"] == NOTE
 
 
@@ -61,7 +63,9 @@ def test_rotation_re_encrypts_under_the_new_key(client, session, world, monkeypa
         # the old key alone can no longer read it; the new key alone can
         assert Fernet(new.encode()).decrypt(after.removeprefix("f1:").encode()).decode() == NOTE
         _use_keys(monkeypatch, new)
-        got = client.get(f"/v1/residents/{resident_id}", headers=headers(world.a.dispatcher))
+        got = client.get(
+            f"/v1/residents/{resident_id}?reveal=true", headers=headers(world.a.dispatcher)
+        )
         assert got.json()["notes"] == NOTE
         # a key that never wrote the note cannot rotate it: a plain message, exit 2
         _use_keys(monkeypatch, Fernet.generate_key().decode())

@@ -33,15 +33,45 @@ def create(client, world, key=None, **overrides):
     return response.json()
 
 
-def test_dispatcher_registers_and_reads_a_resident(client, world):
-    """A dispatcher creates a resident; GET returns the same fields, phone and address in plain."""
+def test_dispatcher_registers_and_reads_a_resident(client, world, session):
+    """Reads and echoes mask phone and address and withhold notes; a dispatcher's explicit
+    reveal shows them in full and is audited."""
+    from sqlalchemy import select
+
+    from service.audit.models import AuditEntry
+
     created = create(client, world)
     assert created["location"] == HOME
     assert created["tags"] == ["elderly", "lives_alone"]
+    assert (created["phone"], created["address"], created["notes"]) == (
+        "138****0001",
+        "当湖街道***",
+        None,
+    )
+    assert created["masked"] is True
     fetched = client.get(f"/v1/residents/{created['id']}", headers=headers(world.a.dispatcher))
-    assert fetched.status_code == 200
-    assert fetched.json() == created
-    assert fetched.json()["phone"] == "13800000001"
+    assert fetched.status_code == 200 and fetched.json() == created
+    listed = client.get("/v1/residents", headers=headers(world.a.dispatcher)).json()["items"]
+    assert [r["phone"] for r in listed] == ["138****0001"]
+    revealed = client.get(
+        f"/v1/residents/{created['id']}?reveal=true", headers=headers(world.a.dispatcher)
+    ).json()
+    assert (revealed["phone"], revealed["address"], revealed["masked"]) == (
+        "13800000001",
+        "当湖街道1幢101",
+        False,
+    )
+    reveals = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_id == created["id"], AuditEntry.action == "reveal"
+        )
+    ).all()
+    assert len(reveals) == 1 and reveals[0].actor_role == "dispatcher"
+    # a grid app may register residents but never sees them in full
+    refused = client.get(
+        f"/v1/residents/{created['id']}?reveal=true", headers=headers(world.a.grid_app)
+    )
+    assert refused.status_code == 403
 
 
 def test_patch_changes_only_given_fields(client, world):

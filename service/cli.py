@@ -143,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--street", help="street code (dispatcher keys for a whole street)")
     key.add_argument("--responder-id")
     key.add_argument("--days", type=int, default=365, help="days until the key expires")
+    purge = commands.add_parser(
+        "purge",
+        help="clear personal data of work closed longer ago than the retention period",
+    )
+    purge.add_argument(
+        "--older-than-days",
+        type=int,
+        default=settings.retention_days,
+        help="closed and untouched for this many days (default WUSHE_RETENTION_DAYS)",
+    )
     commands.add_parser(
         "rotate-data-key",
         help="re-encrypt residents' notes with the first key of WUSHE_DATA_KEYS (see README)",
@@ -232,6 +242,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run_worker()
             except RuntimeError as exc:
                 raise CliError(str(exc)) from None
+        elif args.command == "purge":
+            if args.older_than_days < 0:
+                raise CliError("--older-than-days must be 0 or more")
+            _migrate()
+            from service.db import get_sessionmaker
+            from service.retention import purge as purge_old
+
+            with get_sessionmaker()() as session:
+                purged = purge_old(session, args.older_than_days)
+                session.commit()
+            print(f"purged {purged.requests} requests and {purged.residents} residents")
         elif args.command == "rotate-data-key":
             _migrate()
             print(f"re-encrypted {_rotate_data_key()} notes with the first key")

@@ -105,10 +105,19 @@ class Watched:
     problems: list[str] = field(default_factory=list)
     expected: list[tuple[str, int]] = field(default_factory=list)
     closing: bool = False
+    reloading: bool = False
 
     def expect_status(self, url_pattern: str, status: int) -> None:
         """Allow one kind of error answer the test provokes on purpose."""
         self.expected.append((url_pattern, status))
+
+    def reload(self) -> None:
+        """Reload the page: requests in flight when it unloads are aborted, which is no fault."""
+        self.reloading = True
+        try:
+            self.page.reload()
+        finally:
+            self.reloading = False
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -138,10 +147,13 @@ def watched(browser, demo) -> Iterator[Watched]:
 
     def on_failed(request) -> None:
         # Streams are cut when the page closes or reloads, or the console stops following a
-        # run: an aborted stream is no failure; any other failed request is.
-        if watch.closing or (
-            request.url.split("?")[0].endswith("/stream")
-            and "ERR_ABORTED" in (request.failure or "")
+        # run, and a reload the test asks for aborts whatever was in flight: those aborts are
+        # no failure; any other failed request is.
+        aborted = "ERR_ABORTED" in (request.failure or "")
+        if (
+            watch.closing
+            or (watch.reloading and aborted)
+            or (request.url.split("?")[0].endswith("/stream") and aborted)
         ):
             return
         watch.problems.append(f"request failed: {request.method} {request.url} {request.failure}")

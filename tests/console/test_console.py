@@ -146,7 +146,7 @@ def test_a_discarded_preview_offers_nothing_and_a_pending_one_can_be_reopened(
         assert api.get("/v1/requests", params={"state": "offered"}).json()["items"] == []
     page.click("#run-start")
     page.wait_for_selector("#plan-assigned tbody tr", timeout=60_000)
-    page.reload()  # the key survives in the tab's session; the view is the #runs it was on
+    watched.reload()  # the key survives in the tab's session; the view is the #runs it was on
     page.wait_for_selector("#pending-runs li")
     assert page.locator("#pending-runs li").count() == 1
     page.click("#pending-runs li button")

@@ -22,6 +22,8 @@ from solver import geo
 from solver.routes.model import LEG_FROM_GATE, LEG_TO_GATE
 from solver.routes.prepare import Prepared
 
+NEAR = 24  # parts per vehicle considered in the first matching pass
+
 
 def _split(ids: np.ndarray, xy: np.ndarray, part_size: int, out: list) -> None:
     if len(ids) <= part_size:
@@ -77,27 +79,54 @@ def decompose(prep: Prepared, jobs: list[tuple[int, int, int, int]], part_size: 
     dist = geo.haversine_m(base_xy[:, None, 0], base_xy[:, None, 1], centre[None, :, 0],
                            centre[None, :, 1])
     allowed = np.ones((nv, len(parts)), dtype=bool)
+    cleared_for: dict[int, np.ndarray] = {}
     for j, (kind, z) in enumerate(part_key):
         if kind == "zone":
-            allowed[:, j] = [z in prep.clear[v] for v in vids]
+            if z not in cleared_for:
+                cleared_for[z] = np.array([z in prep.clear[v] for v in vids], dtype=bool)
+            allowed[:, j] = cleared_for[z]
     cost = np.where(allowed, dist, np.inf)
-    order = np.argsort(cost, axis=None, kind="stable")
-    taken = np.zeros(nv, dtype=bool)
-    room = quota.copy()
     members: list[list[int]] = [[] for _ in parts]
-    flat_cost = cost.ravel()
-    left = int(room.sum())
-    for k in order:
-        if left == 0 or not np.isfinite(flat_cost[k]):
-            break
-        v, j = divmod(int(k), len(parts))
-        if taken[v] or room[j] == 0:
-            continue
-        taken[v] = True
-        room[j] -= 1
-        left -= 1
+    for v, j in _match(cost, quota):
         members[j].append(int(vids[v]))
     return [(sorted(int(i) for i in p), sorted(m)) for p, m in zip(parts, members, strict=True)]
+
+
+def _match(cost: np.ndarray, quota: np.ndarray) -> list[tuple[int, int]]:
+    """(vehicle, part) pairs, cheapest first, each vehicle once and each part up to its
+    quota. Pairs are first taken among each vehicle's NEAR nearest parts (a few hundred
+    thousand pairs instead of millions), then the rest among what is left."""
+    nv, npart = cost.shape
+    taken = np.zeros(nv, dtype=bool)
+    room = quota.copy()
+    out = []
+    k = min(npart, NEAR)
+    near = np.argpartition(cost, k - 1, axis=1)[:, :k] if k < npart else np.tile(
+        np.arange(npart), (nv, 1))
+    rows = np.repeat(np.arange(nv), k)
+    for pairs in ((rows, near.ravel()), None):
+        rows_, cols = pairs if pairs is not None else (None, None)
+        if rows_ is None:  # second pass: everything still open
+            free = np.flatnonzero(~taken)
+            open_ = np.flatnonzero(room > 0)
+            if not len(free) or not len(open_):
+                break
+            rows_ = np.repeat(free, len(open_))
+            cols = np.tile(open_, len(free))
+        c = cost[rows_, cols]
+        order = np.lexsort((cols, rows_, c))
+        left = int(room.sum())
+        for i in order:
+            if left == 0 or not np.isfinite(c[i]):
+                break
+            v, j = int(rows_[i]), int(cols[i])
+            if taken[v] or room[j] == 0:
+                continue
+            taken[v] = True
+            room[j] -= 1
+            left -= 1
+            out.append((v, j))
+    return out
 
 
 def _shares(work: np.ndarray, n: int) -> np.ndarray:

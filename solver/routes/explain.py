@@ -27,8 +27,10 @@ def km(metres: float) -> str:
 
 def explain(prep: Prepared, served: set[str]) -> list[Unserved]:
     pb = prep.problem
+    prep.from_base = {}  # point -> minutes from every base (shared by many orders)
     dl = pb.deliveries
     task_of = {i: t for t in prep.tasks for i in t.orders}
+    earliest: dict[int, int] = {}  # task id -> earliest door arrival
     zone_at = {z.id: i for i, z in enumerate(pb.zones)}
     speed = np.array([v.speed_kmh for v in pb.vehicles], dtype=np.float64)
     shift = np.array([v.shift for v in pb.vehicles], dtype=np.int64).reshape(-1, 2)
@@ -37,7 +39,7 @@ def explain(prep: Prepared, served: set[str]) -> list[Unserved]:
     for i, d in enumerate(dl):
         if d.id in served:
             continue
-        out.append(_one(prep, i, task_of.get(i), zone_at, speed, shift, cap))
+        out.append(_one(prep, i, task_of.get(i), zone_at, speed, shift, cap, earliest))
     return sorted(out, key=lambda u: u.delivery_id)
 
 
@@ -46,7 +48,13 @@ def _minutes(prep, a, b, speed):
     return prep.places.minutes(a, b, speed)
 
 
-def _one(prep, i, task, zone_at, speed, shift, cap) -> Unserved:
+def _from_base(prep, point, speed):
+    if point not in prep.from_base:
+        prep.from_base[point] = _minutes(prep, prep.base, point, speed)
+    return prep.from_base[point]
+
+
+def _one(prep, i, task, zone_at, speed, shift, cap, earliest) -> Unserved:
     pb = prep.problem
     d = pb.deliveries[i]
     nv = len(pb.vehicles)
@@ -72,8 +80,11 @@ def _one(prep, i, task, zone_at, speed, shift, cap) -> Unserved:
                         f"The '{d.item}' at pickup points that could reach the door by "
                         f"{clock(d.window[1])} went to more urgent or earlier orders.",
                         f"restock '{d.item}' at {holders[0].id} or extend the deadline")
-    cleared = np.array([zone is not None and zone.id in v.zone_clearances
-                        for v in pb.vehicles], dtype=bool)
+    key = ("cleared", None if zone is None else zone.id)
+    if key not in prep.from_base:
+        prep.from_base[key] = np.array([zone is not None and zone.id in v.zone_clearances
+                                        for v in pb.vehicles], dtype=bool)
+    cleared = prep.from_base[key]
     if restricted and not cleared.any():
         return Unserved(d.id, "no_cleared_responder",
                         f"No responder is cleared for {zone.status} zone {zone.id}.",
@@ -84,7 +95,9 @@ def _one(prep, i, task, zone_at, speed, shift, cap) -> Unserved:
                         f"The stop's {task.boxes} boxes are more than any responder who may "
                         f"carry them holds (largest: {int(cap[last].max())}).",
                         f"send a responder carrying {task.boxes} boxes, or split the order")
-    door_at = _earliest(prep, task, handoff, cleared, last, speed, shift)
+    if task.id not in earliest:
+        earliest[task.id] = _earliest(prep, task, handoff, cleared, last, speed, shift)
+    door_at = earliest[task.id]
     if door_at > task.window[1]:
         when = "never" if door_at >= INF else clock(door_at)
         return Unserved(d.id, "deadline_too_early",
@@ -130,7 +143,7 @@ def _earliest(prep, task, handoff, cleared, last, speed, shift) -> int:
     pb = prep.problem
     pp = pb.pickup_points[task.pickup]
     pick = int(prep.pickup_point[task.pickup])
-    at_pick = np.maximum(shift[:, 0] + _minutes(prep, prep.base, pick, speed), pp.hours[0])
+    at_pick = np.maximum(shift[:, 0] + _from_base(prep, pick, speed), pp.hours[0])
     at_pick = np.where(at_pick <= pp.hours[1], at_pick, INF)
     leave = at_pick + pp.service_minutes
     if handoff:
@@ -138,7 +151,7 @@ def _earliest(prep, task, handoff, cleared, last, speed, shift) -> int:
         gate = int(prep.gate_point[task.zone])
         at_gate = leave + _minutes(prep, pick, gate, speed)
         ready = int(at_gate.min()) + zone.gate_service_minutes
-        start = np.maximum(shift[:, 0] + _minutes(prep, prep.base, gate, speed), ready)
+        start = np.maximum(shift[:, 0] + _from_base(prep, gate, speed), ready)
         door = start + _minutes(prep, gate, task.door, speed)
     else:
         door = leave + _minutes(prep, pick, task.door, speed)

@@ -50,6 +50,7 @@ class Prepared:
     pickup_point: np.ndarray     # per pickup point, point index
     gate_point: np.ndarray       # per zone, point index or -1
     clear: list[frozenset[int]]  # per vehicle, zone indices it may enter
+    from_base: dict | None = None  # explain's cache: point -> minutes from every base
 
 
 def prepare(problem: RoutesProblem) -> Prepared:

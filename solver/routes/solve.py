@@ -33,7 +33,7 @@ PART_SIZE = 40            # tasks per routing model
 DESCENT_S_PER_TASK = 0.004  # insertion + descent, seconds of one core per task (quiet)
 GLS_RATE = 60_000          # GLS steps per second on a model of n tasks: GLS_RATE / n**2
 LOAD_ALLOWANCE = 2.0      # wall-clock safety net: this many times the nominal share
-PREPARE_S_PER_DELIVERY = 1e-4  # pre-pass, parts, explanations, plan: nominal seconds
+PREPARE_S_PER_DELIVERY = 1.5e-4  # stock pre-pass and parts: nominal seconds
 HANDOFF_SLACK = 30        # minutes between the earliest possible gate arrival and a 2nd leg
 KINDS = {model.PICKUP: "pickup", model.DELIVER: "deliver", model.GATE_DROP: "gate_drop",
          model.GATE_PICKUP: "gate_pickup"}
@@ -133,7 +133,7 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     workers = workers or os.cpu_count() or 1
     pb = problem
     prep = prepare(problem)
-    reserve = 0.2 + 5e-5 * len(problem.deliveries)
+    reserve = 0.2 + 1.2e-4 * len(problem.deliveries)  # re-timing, explaining, the plan
     deadline = started + time_limit - reserve
     # nominal: what the search may do follows from the limit and the size, not the clock
     budget = max(0.1, time_limit - reserve - PREPARE_S_PER_DELIVERY * len(problem.deliveries))
@@ -152,7 +152,8 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
             jobs_a.append((t.id, model.LEG_FROM_GATE, ready, t.window[1]))
     budget_a = budget * len(jobs_a) / max(1, n_jobs)
     routes = _stage(prep, jobs_a, cleared, budget_a, workers, part_size,
-                    deadline - (budget - budget_a)) if jobs_a else {}
+                    min(deadline, _time.perf_counter() + LOAD_ALLOWANCE * budget_a)
+                    ) if jobs_a else {}
     # stage B: direct tasks and first legs (pickup point -> gate, by the second leg's start)
     gate_pickup = {x.task: x.time for r in routes.values() for x in r
                    if x.kind == model.GATE_PICKUP}
@@ -242,22 +243,27 @@ def _retime(prep: Prepared, v: int, r: list, bad: set) -> list:
     """[(visit, service start, arrival)] for the visits of route r; tasks whose window the
     earliest start misses are added to `bad`."""
     veh = prep.problem.vehicles[v]
+    visits = [x for x in r[1:-1] if x.task not in bad]
+    pts = np.array([int(prep.base[v])] + [_place(prep, x) for x in visits]
+                   + [int(prep.end[v])], dtype=np.int64)
+    hop = prep.places.minutes(pts[:-1], pts[1:], veh.speed_kmh)  # one call per route
+
+    def travel(i, j):
+        return int(hop[i]) if j == i + 1 else int(prep.places.minutes(pts[i], pts[j],
+                                                                       veh.speed_kmh))
     out = []
-    here = int(prep.base[v])
+    here = 0
     clock = r[0].time
-    for x in r[1:-1]:
-        if x.task in bad:
-            continue
-        p = _place(prep, x)
-        arrival = clock + int(prep.places.minutes(here, p, veh.speed_kmh))
+    for i, x in enumerate(visits, start=1):
+        arrival = clock + travel(here, i)
         start = max(arrival, x.time)
         if start > _window(prep, x)[1]:
             bad.add(x.task)
             continue
         out.append((x, start, arrival))
         clock = start + _service(prep, x)
-        here = p
-    end = clock + int(prep.places.minutes(here, int(prep.end[v]), veh.speed_kmh))
+        here = i
+    end = clock + travel(here, len(pts) - 1)
     if (end > veh.shift[1] or (veh.max_route_minutes is not None
                                and end - r[0].time > veh.max_route_minutes)) and out:
         bad.add(out[-1][0].task)
@@ -270,13 +276,12 @@ def _route(prep: Prepared, v: int, timed: list) -> Route:
     dl = pb.deliveries
     stops = []
     load = 0
-    distance = 0
-    here = int(prep.base[v])
-    for x, start, arrival in timed[1:-1]:
+    pts = np.array([int(prep.base[v])] + [_place(prep, x) for x, _, _ in timed[1:-1]]
+                   + [int(prep.end[v])], dtype=np.int64)
+    distance = int(prep.places.metres(pts[:-1], pts[1:]).sum())
+    for k, (x, start, arrival) in enumerate(timed[1:-1], start=1):
         t = prep.tasks[x.task]
-        p = _place(prep, x)
-        distance += int(prep.places.metres(here, p))
-        here = p
+        p = int(pts[k])
         items: dict[str, int] = {}
         for i in t.orders:
             items[dl[i].item] = items.get(dl[i].item, 0) + dl[i].boxes
@@ -296,7 +301,6 @@ def _route(prep: Prepared, v: int, timed: list) -> Route:
                           start=int(start), departure=int(start + _service(prep, x)),
                           orders=tuple(dl[i].id for i in t.orders), items=items,
                           load_after=load))
-    distance += int(prep.places.metres(here, int(prep.end[v])))
     begin, end = timed[0][1], timed[-1][1]
     return Route(responder_id=veh.id, start=int(begin), end=int(end), distance_m=distance,
                  duration_min=int(end - begin), stops=tuple(stops))

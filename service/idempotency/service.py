@@ -28,6 +28,7 @@ from service.auth.principal import Principal, SessionDep, current_principal
 from service.config import get_settings
 from service.db import get_sessionmaker
 from service.errors import (
+    BadRequest,
     Conflict,
     PayloadTooLarge,
     TooManyRequests,
@@ -41,6 +42,7 @@ from service.limits import LIMITED_PREFIX
 from service.types import new_id, utcnow
 
 HEADER = "Idempotency-Key"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 # How long a retry waits for the first attempt's transaction before it is told 409.
@@ -258,6 +260,9 @@ def protect(router: APIRouter) -> None:
             route.__class__ = IdempotentRoute
         if route.path.startswith(LIMITED_PREFIX):
             route.responses = {**responses(TooManyRequests), **route.responses}
+        if route.methods & BODY_METHODS:
+            # A body that is not valid JSON is refused before validation (service.errors).
+            route.responses = {**responses(BadRequest), **route.responses}
 
 
 def _purge_now_and_then() -> None:

@@ -1,6 +1,7 @@
 """Delivery-route benchmark: `solver.routes` against VROOM (pyvroom) on lockdown scenarios.
 
     python -m bench.routes_bench [--sizes small,medium,large] [--json FILE] [--render FILE]
+                                 [--vroom-from FILE]
 
 Sizes: small 1,000 deliveries x 100 responders, medium 10,000 x 1,000, large 50,000 x
 5,000 (`bench/routes_instances.py`, seed 0). Each measurement runs in a fresh subprocess:
@@ -203,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", default="small")
     ap.add_argument("--json")
     ap.add_argument("--render")
+    ap.add_argument("--vroom-from", help="reuse VROOM rows of an earlier --json file "
+                    "(same instances; VROOM's large row takes a quarter of an hour here)")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
@@ -215,8 +218,12 @@ def main(argv=None) -> int:
             print(render(json.load(fh)["rows"]))
         return 0
     rows = []
+    earlier = {}
+    if args.vroom_from:
+        with open(args.vroom_from) as fh:
+            earlier = {r["size"]: r for r in json.load(fh)["rows"] if r["solver"] == "vroom"}
     for size in args.sizes.split(","):
-        v = _child("vroom", size, VROOM_TIMEOUT[size])
+        v = earlier.get(size) or _child("vroom", size, VROOM_TIMEOUT[size])
         rows.append(v)
         limit = 115.0 if size == "large" else max(1.0, v["time_s"])
         rows.append(_child("ours", size, limit))

@@ -29,7 +29,9 @@ from solver.routes.plan import Route, RoutePlan, Stop
 from solver.routes.prepare import Prepared, prepare
 from solver.routes.problem import RoutesProblem
 
-PART_SIZE = 40            # tasks per routing model
+PART_SIZE = 40            # jobs per routing model, at least ...
+PART_SIZE_MAX = 160       # ... and at most, growing with the time per job:
+PART_SIZE_PER_CORE_S = 600  # jobs per part per nominal core-second per job
 DESCENT_S_PER_TASK = 0.004  # insertion + descent, seconds of one core per task (quiet)
 GLS_RATE = 60_000          # GLS steps per second on a model of n tasks: GLS_RATE / n**2
 LOAD_ALLOWANCE = 2.0      # wall-clock safety net: this many times the nominal share
@@ -125,7 +127,7 @@ def _gate_ready(prep: Prepared, task, pool: list[int]) -> int:
 
 
 def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0, *,
-                 workers: int | None = None, part_size: int = PART_SIZE) -> RoutePlan:
+                 workers: int | None = None, part_size: int | None = None) -> RoutePlan:
     """A feasible route plan; never raises on a timeout. `seed` is accepted for the common
     solver signature: the search is deterministic, so it does not change the plan."""
     del seed
@@ -139,6 +141,11 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     budget = max(0.1, time_limit - reserve - PREPARE_S_PER_DELIVERY * len(problem.deliveries))
     handoff = [t for t in prep.tasks if t.handoff]
     n_jobs = len(prep.tasks) + len(handoff)
+    if part_size is None:
+        # bigger models plan better but their descent grows with the square of their size:
+        # as big as the nominal core-seconds per job pay for
+        per_job = budget * workers / max(1, n_jobs)
+        part_size = int(min(PART_SIZE_MAX, max(PART_SIZE, PART_SIZE_PER_CORE_S * per_job)))
     # stage A: second legs (gate -> door) on cleared responders, from a ready time
     gated = {i for i, z in enumerate(pb.zones) if z.gate is not None and z.status == "sealed"}
     cleared = [v for v in range(len(pb.vehicles)) if prep.clear[v] & gated]

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # A batch run over a whole scope plans at most this many pending requests (413 beyond).
+    runs_max_requests: int = Field(default=10_000, ge=1)
     # wushe purge: personal data of work closed this many days ago is cleared.
     retention_days: int = Field(default=180, ge=0)
     # Bulk intake (POST /v1/requests/import, wushe import): rows and bytes per file.

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 import solver
 from service.auth.principal import SYSTEM, Principal, Role
 from service.db import get_sessionmaker
-from service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from service.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from service.requests.models import ServiceRequest
 from service.runs import repository as repo
 from service.runs import schemas
@@ -64,6 +64,20 @@ def _community_exists(session: Session, community_id: str) -> bool:
     return session.get(Community, community_id) is not None
 
 
+def _check_scope_size(session: Session, community_ids: list[str], data: schemas.RunCreate) -> None:
+    """A run over a whole scope plans every pending request in it: no more than a run may."""
+    from service.config import get_settings
+
+    limit = get_settings().runs_max_requests
+    grid_id = data.scope.id if data.scope.type == "grid" else None
+    pending = len(repo.open_request_ids(session, community_ids, grid_id, None, utcnow()))
+    if pending > limit:
+        raise PayloadTooLarge(
+            f"the scope holds {pending} pending requests and a run plans at most {limit}: "
+            "name the requests (request_ids) or narrow the scope"
+        )
+
+
 def create_run(session: Session, principal: Principal, data: schemas.RunCreate) -> DispatchRun:
     _dispatcher(principal)
     community_ids = _scope_communities(session, principal, data.scope)
@@ -80,6 +94,8 @@ def create_run(session: Session, principal: Principal, data: schemas.RunCreate) 
                 or (grid_id is not None and r.grid_id != grid_id)
             ):
                 raise Unprocessable.on(f"request_ids.{i}", f"unknown request {rid!r} in this scope")
+    else:
+        _check_scope_size(session, community_ids, data)
     run = DispatchRun(
         scope_type=data.scope.type,
         scope_id=data.scope.id,

@@ -67,6 +67,10 @@ class CommunityOut(PlaceOut):
     auto_dispatch: bool
     mode: str = Field(description="peacetime or emergency (POST .../mode switches it)")
     mode_since: datetime | None
+    mode_reason: str | None = Field(description="Why the community is in its current mode")
+    emergency_rules: list[dict[str, Any]] | None = Field(
+        description="The community's own urgency rules for emergencies; null: the defaults"
+    )
 
 
 class GridCreate(PlaceCreate):

@@ -79,6 +79,11 @@ def test_rules_of_the_community_replace_the_defaults(client, session, world):
     _switch(client, world.a, "emergency", rules=[{"urgency": "urgent", "keywords": ["退烧"]}])
     assert _urgency(client, world.a, fever["id"]) == "urgent"
     assert _urgency(client, world.a, insulin["id"]) == "normal"
+    community = client.get(
+        f"/v1/communities/{world.a.community_id}", headers=headers(world.a.dispatcher)
+    ).json()
+    assert community["mode_reason"] == "疫情防控"
+    assert community["emergency_rules"] == [{"urgency": "urgent", "keywords": ["退烧"]}]
 
 
 def test_a_rule_without_a_condition_is_refused(client, session, world):

@@ -168,6 +168,16 @@ def install(app: FastAPI) -> None:
         ).to_problem(request.url.path)
         return problem_response(problem, {"Retry-After": str(RETRY_AFTER_S)})
 
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the schemas let through (a NUL character in a text on
+        # PostgreSQL, say): the caller's input, so a 422; the transaction was rolled back.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        problem = Unprocessable(f"A value cannot be stored: {reason}").to_problem(
+            request.url.path
+        )
+        return problem_response(problem)
+
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:

@@ -98,3 +98,29 @@ def test_explicit_null_on_required_field_is_422(client, world, session):
     )
     assert response.status_code == 422
     assert table_counts(session) == before
+
+
+def test_a_value_the_database_refuses_is_a_422_and_nothing_is_written(client, world, session):
+    """PostgreSQL cannot store a NUL character in text (found by the contract test); the
+    answer is a problem document, not a server error. SQLite stores it."""
+    from sqlalchemy import func, select
+
+    from service.residents.models import Resident
+    from tests.conftest import BACKEND
+
+    response = client.post(
+        "/v1/residents",
+        json={
+            "community_id": world.a.community_id,
+            "name": "王\u0000阿婆",
+            "location": {"type": "Point", "coordinates": [121.03, 30.71]},
+        },
+        headers=headers(world.a.dispatcher),
+    )
+    if BACKEND != "postgresql":
+        assert response.status_code == 201
+        return
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "NUL" in response.json()["detail"]
+    assert session.scalar(select(func.count()).select_from(Resident)) == 0

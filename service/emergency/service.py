@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth.principal import Principal
+from service.dispatch.repository import resident_tags
 from service.emergency import rules, schemas
 from service.errors import NotFound
 from service.places.models import Community, Street
 from service.requests.models import FINAL_STATES, ServiceRequest
-from service.residents.models import Resident
 from service.types import dump_json, utcnow
 
 
@@ -38,13 +38,6 @@ def urgency_for(
     )
 
 
-def _tags(session: Session, resident_ids: set[str]) -> dict[str, list[str]]:
-    if not resident_ids:
-        return {}
-    stmt = select(Resident.id, Resident.tags).where(Resident.id.in_(resident_ids))
-    return {rid: list(tags or []) for rid, tags in session.execute(stmt)}
-
-
 def reprioritise(session: Session, community: Community) -> int:
     """Give every open request of the community the urgency it has in the current mode."""
     stmt = select(ServiceRequest).where(
@@ -52,7 +45,7 @@ def reprioritise(session: Session, community: Community) -> int:
         ServiceRequest.state.not_in(FINAL_STATES),
     )
     requests = list(session.scalars(stmt.order_by(ServiceRequest.id)))
-    tags = _tags(session, {r.resident_id for r in requests if r.resident_id})
+    tags = resident_tags(session, [r.resident_id for r in requests if r.resident_id])
     changed = 0
     for request in requests:
         urgency = urgency_for(community, request, tags.get(request.resident_id or ""))

@@ -59,7 +59,9 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.fill("#zone-until", "2030-01-01T18:00")
     page.click("#zone-draw")
     page.locator("#zone-map").scroll_into_view_if_needed()
-    box = page.locator(f"#zone-map .request[data-id='{request_id}']").bounding_box()
+    marker = page.locator(f"#zone-map .request[data-id='{request_id}']")
+    marker.wait_for()  # the open requests are read after sign-in
+    box = marker.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     corners = [(x - 25, y - 25), (x + 25, y - 25), (x + 25, y + 25), (x - 25, y + 25)]
     for cx, cy in corners:
@@ -106,6 +108,8 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.keyboard.press("Escape")
 
     page.click("#nav a[data-view=queue]")
+    # The queue re-reads the zones when the stream brings the zone's event: wait for it.
+    page.wait_for_selector("#f-zone option:text('东湖一号楼封控区')", state="attached")
     options = page.locator("#f-zone option").all_text_contents()
     assert options == ["全部", "东湖一号楼封控区", "南北两片防范区"]
     page.select_option("#f-zone", label="东湖一号楼封控区")

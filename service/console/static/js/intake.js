@@ -10,6 +10,8 @@ export const listens = [];
 let section = null;
 let community = "";
 let result = null; // {file, answer} or {file, error}
+// The file last chosen, kept here: a redraw replaces the file input and would drop it.
+let chosen = null;
 
 // The content type the service expects, from the file's name (browsers often give none).
 function contentType(file) {
@@ -20,7 +22,7 @@ function contentType(file) {
 }
 
 async function send() {
-  const file = document.getElementById("import-file").files[0];
+  const file = chosen ?? document.getElementById("import-file").files[0];
   if (!file) {
     result = { error: t("import.pick") };
     draw();
@@ -94,7 +96,12 @@ function draw() {
           ? h("label", {}, [t("common.community"), select({ id: "import-community", onchange: (e) => (community = e.target.value) },
             communities, community || communities[0][0])])
           : null,
-        h("label", {}, [t("import.file"), h("input", { type: "file", id: "import-file", accept: ".csv,.geojson,.json,text/csv,application/geo+json" })]),
+        h("label", {}, [t("import.file"), h("input", {
+          type: "file",
+          id: "import-file",
+          accept: ".csv,.geojson,.json,text/csv,application/geo+json",
+          onchange: (e) => { chosen = e.target.files[0] ?? null; },
+        })]),
         h("button", { type: "button", id: "import-go", onclick: send }, t("import.go")),
       ]),
       h("p", { class: "hint" }, t("import.columns")),

@@ -41,17 +41,29 @@ export async function loadWorld() {
   await Promise.all([loadResponders(), loadRequests(), loadLoad(), loadZones()]);
 }
 
+// Reads of one list may overlap (an event arrives while a screen reloads it): only the read
+// started last may store its answer, so an older, slower read never overwrites a newer one.
+const reads = new Map();
+function startRead(what) {
+  const n = (reads.get(what) ?? 0) + 1;
+  reads.set(what, n);
+  return () => reads.get(what) === n;
+}
+
 // The communities again (their mode and since when), after a switch.
 export async function loadCommunities() {
-  store.communities = await listAll("/v1/communities");
+  const latest = startRead("communities");
+  const communities = await listAll("/v1/communities");
+  if (latest()) store.communities = communities;
 }
 
 export async function loadZones() {
+  const latest = startRead("zones");
   const zones = [];
   for (const community of store.communities) {
     zones.push(...(await listAll("/v1/zones", { community_id: community.id })));
   }
-  store.zones = zones;
+  if (latest()) store.zones = zones;
 }
 
 export async function loadResponders() {
@@ -63,6 +75,7 @@ export async function loadResponders() {
 }
 
 export async function loadRequests() {
+  const latest = startRead("requests");
   const requests = new Map();
   const assignments = new Map();
   for (const community of store.communities) {
@@ -78,6 +91,7 @@ export async function loadRequests() {
       }
     }
   }
+  if (!latest()) return;
   store.requests = requests;
   store.assignments = assignments;
 }

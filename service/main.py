@@ -29,6 +29,7 @@ from service.logs import configure as configure_logging
 from service.metrics import MetricsMiddleware
 from service.metrics import router as metrics_router
 from service.migrate import current_revision, head_revision
+from service.pickups.router import router as pickups_router
 from service.places.router import router as places_router
 from service.requests.router import router as requests_router
 from service.residents.router import router as residents_router
@@ -128,6 +129,7 @@ def create_app() -> FastAPI:
         events_router,
         runs_router,
         zones_router,
+        pickups_router,
         emergency_router,
         indicators_router,
         console_router,

@@ -9,6 +9,7 @@ from service.dispatch import models as dispatch  # noqa: F401
 from service.events import models as events  # noqa: F401
 from service.funds import models as funds  # noqa: F401
 from service.idempotency import models as idempotency  # noqa: F401
+from service.pickups import models as pickups  # noqa: F401
 from service.places import models as places  # noqa: F401
 from service.requests import models as requests  # noqa: F401
 from service.residents import models as residents  # noqa: F401

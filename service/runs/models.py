@@ -12,6 +12,8 @@ from service.types import UTCDateTime
 
 SCOPE_TYPES = ("grid", "community", "street")
 MODES = ("preview", "commit")
+# assign: who does which request (solver.solve); routes: delivery routes (solver.routes).
+KINDS = ("assign", "routes")
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "committed")
 PHASES = ("queued", "loading", "solving", "writing", "done")
 # A run in one of these will not change again (except succeeded -> committed by commit).
@@ -30,6 +32,7 @@ class DispatchRun(Entity, Base):
     # None: every submitted request of the scope when the run loads.
     request_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     mode: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="assign", server_default="assign")
     time_limit_s: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)

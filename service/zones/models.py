@@ -38,6 +38,16 @@ class Zone(Entity, Base):
     # Whether the zone was in force when requests and residents were last tagged: the
     # background round re-tags when the clock crosses valid_from or valid_until.
     tagged_in_force: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A sealed zone's gate (handoff point): a delivery may end there, and a responder cleared
+    # for the zone takes it to the door (route runs plan both legs).
+    gate_lon: Mapped[float | None] = mapped_column(Float)
+    gate_lat: Mapped[float | None] = mapped_column(Float)
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        if self.gate_lon is None or self.gate_lat is None:
+            return None
+        return {"type": "Point", "coordinates": [self.gate_lon, self.gate_lat]}
 
     def in_force(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)

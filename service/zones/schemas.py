@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from service.types import Instant, Name, OutModel, StrictModel
+from service.types import Instant, Name, OutModel, Point, StrictModel
 
 Status = Literal["sealed", "controlled", "precaution"]
 
@@ -22,6 +22,11 @@ class ZoneCreate(StrictModel):
     geometry: Geometry
     valid_from: Instant | None = None
     valid_until: Instant | None = None
+    gate: Point | None = Field(
+        default=None,
+        description="Handoff point of a sealed zone: deliveries may end here and a responder "
+        "cleared for the zone carries them to the door",
+    )
 
 
 class ZoneUpdate(StrictModel):
@@ -31,6 +36,7 @@ class ZoneUpdate(StrictModel):
     geometry: Geometry = None  # type: ignore[assignment]
     valid_from: Instant = None  # type: ignore[assignment]
     valid_until: Instant | None = None
+    gate: Point | None = Field(default=None, description="null removes the gate")
 
     @model_validator(mode="after")
     def _something(self) -> "ZoneUpdate":
@@ -48,6 +54,7 @@ class ZoneOut(OutModel):
     valid_from: datetime
     valid_until: datetime | None
     in_force: bool
+    gate: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 

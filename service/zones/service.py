@@ -8,7 +8,7 @@ from service.auth.principal import Principal
 from service.errors import NotFound, Unprocessable
 from service.requests.models import ServiceRequest
 from service.residents.models import Resident
-from service.types import utcnow
+from service.types import Point, utcnow
 from service.zones import repository as repo
 from service.zones import schemas, tagging
 from service.zones.models import Zone
@@ -39,6 +39,10 @@ def _set_geometry(zone: Zone, geometry: schemas.Geometry) -> None:
     zone.min_lon, zone.min_lat, zone.max_lon, zone.max_lat = geom.bounds
 
 
+def _set_gate(zone: Zone, gate: Point | None) -> None:
+    zone.gate_lon, zone.gate_lat = (gate.lon, gate.lat) if gate is not None else (None, None)
+
+
 def get_zone(session: Session, principal: Principal, zone_id: str) -> Zone:
     zone = repo.get_zone(session, zone_id)
     if zone is None or not principal.sees(zone.community_id):
@@ -63,6 +67,7 @@ def create_zone(
         valid_until=data.valid_until,
     )
     _set_geometry(zone, data.geometry)
+    _set_gate(zone, data.gate)
     zone.tagged_in_force = zone.in_force(now)
     session.add(zone)
     session.flush()
@@ -81,6 +86,8 @@ def update_zone(
     for key in ("name", "status", "valid_from", "valid_until"):
         if key in changes:
             setattr(zone, key, getattr(data, key))
+    if "gate" in changes:
+        _set_gate(zone, data.gate)
     _check_period(zone.valid_from, zone.valid_until)
     now = utcnow()
     zone.tagged_in_force = zone.in_force(now)

@@ -38,6 +38,7 @@ VALID_BODIES = {
     "rate_request": {"rating": 5},
     "assign_request": {"responder_ids": ["someone"]},
     "update_zone": {"name": "2幢"},
+    "update_pickup_point": {"name": "东湖大药房"},
     "switch_community_mode": {"mode": "emergency", "reason": "drill"},
     "switch_street_mode": {"mode": "emergency", "reason": "drill"},
 }
@@ -160,6 +161,20 @@ def _populate(client, world, session) -> dict[str, str]:
     )
     assert zone.status_code == 201, zone.text
     ids["zone_id"] = zone.json()["zone"]["id"]
+    pickup_point = client.post(
+        "/v1/pickup-points",
+        json={
+            "community_id": world.a.community_id,
+            "name": "东湖大药房",
+            "location": POINT,
+            "opens_at": "08:00",
+            "closes_at": "20:00",
+            "stock": {"medicine_delivery": 10},
+        },
+        headers=admin,
+    )
+    assert pickup_point.status_code == 201, pickup_point.text
+    ids["pickup_point_id"] = pickup_point.json()["id"]
     run = client.post(
         "/v1/dispatch-runs",
         json={"scope": {"type": "community", "id": world.a.community_id}, "time_limit_s": 1},

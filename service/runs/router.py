@@ -1,6 +1,7 @@
 """Batch dispatch runs over HTTP: start, watch, read the plan, commit, cancel."""
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -8,8 +9,8 @@ from fastapi.responses import StreamingResponse
 from service.auth.principal import Principal, Role, SessionDep, require
 from service.errors import COMMON, Conflict, NotFound, responses
 from service.pagination import Page, PageParams
+from service.runs import exports, schemas, sheets
 from service.runs import repository as repo
-from service.runs import schemas
 from service.runs import service as runs
 
 router = APIRouter(prefix="/v1", tags=["dispatch runs"])
@@ -108,3 +109,119 @@ def commit_dispatch_run(
 def cancel_dispatch_run(session: SessionDep, principal: Dispatcher, run_id: str) -> schemas.RunOut:
     """Stop the run: the solver stops, the best plan so far is kept (state `cancelled`)."""
     return runs.run_out(runs.cancel_run(session, principal, run_id))
+
+
+# --- exports: the plan as CSV and GeoJSON, and printable route sheets (service/runs/exports.py)
+
+SheetReader = Annotated[Principal, Depends(require(Role.dispatcher, Role.responder))]
+# Exports carry residents' (masked or, on a responder's own sheet, full) contact data.
+NOT_STORED = {"Cache-Control": "no-store"}
+# A sheet is plain HTML with inline CSS: nothing else may load or run in it.
+SHEET_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+# Starlette adds "; charset=utf-8" to text/* types itself.
+class CsvResponse(Response):
+    media_type = "text/csv"
+
+
+class GeoJsonResponse(Response):
+    media_type = "application/geo+json"
+
+
+class SheetResponse(Response):
+    media_type = "text/html"
+
+
+def _file(media_type: str, description: str, *problems: type) -> dict[int | str, Any]:
+    """The 200 answer as ``media_type``; problems as problem+json only (not also as the
+    file's type, which FastAPI would add for a response with a model)."""
+    out: dict[int | str, Any] = {
+        200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+    }
+    for status, answer in responses(*COMMON, NotFound, *problems).items():
+        out[status] = {k: v for k, v in answer.items() if k != "model"}
+    return out
+
+
+@router.get(
+    "/dispatch-runs/{run_id}/plan.csv",
+    response_class=CsvResponse,
+    responses=_file(
+        "text/csv",
+        "UTF-8 with a byte-order mark, header row; one row per planned assignment "
+        "(`row`=`assigned`) and per unassigned request (`row`=`unassigned`, with reason, "
+        "message, remedy); lists in a cell separated by `;`; residents' contact masked.",
+        Conflict,
+    ),
+)
+def export_dispatch_run_plan_csv(
+    session: SessionDep, principal: Dispatcher, run_id: str
+) -> CsvResponse:
+    """The plan as a spreadsheet (409 until there is one)."""
+    view = exports.dispatcher_view(session, principal, run_id)
+    disposition = f'attachment; filename="plan-{view.run.id}.csv"'
+    return CsvResponse(
+        exports.to_csv(view), headers={"Content-Disposition": disposition, **NOT_STORED}
+    )
+
+
+@router.get(
+    "/dispatch-runs/{run_id}/plan.geojson",
+    response_class=GeoJsonResponse,
+    responses=_file(
+        "application/geo+json",
+        "A FeatureCollection: a Point ([lon, lat]) per request with the CSV's columns as "
+        "properties, and for a routes plan a LineString per route (`row`=`route`).",
+        Conflict,
+    ),
+)
+def export_dispatch_run_plan_geojson(
+    session: SessionDep, principal: Dispatcher, run_id: str
+) -> GeoJsonResponse:
+    """The plan on a map (409 until there is one)."""
+    view = exports.dispatcher_view(session, principal, run_id)
+    body = json.dumps(exports.to_geojson(view), ensure_ascii=False, separators=(",", ":"))
+    disposition = f'attachment; filename="plan-{view.run.id}.geojson"'
+    return GeoJsonResponse(
+        body.encode("utf-8"), headers={"Content-Disposition": disposition, **NOT_STORED}
+    )
+
+
+@router.get(
+    "/dispatch-runs/{run_id}/route-sheets",
+    response_class=SheetResponse,
+    responses=_file(
+        "text/html",
+        "Printable HTML, a page per responder, then the unassigned requests; phones masked.",
+        Conflict,
+    ),
+)
+def get_dispatch_run_route_sheets(
+    session: SessionDep, principal: Dispatcher, run_id: str
+) -> SheetResponse:
+    """Every responder's route sheet of the plan, to print (409 until there is a plan)."""
+    view = exports.dispatcher_view(session, principal, run_id)
+    html = sheets.render(view, view.responders_in_plan(), unassigned=True)
+    return SheetResponse(html, headers={"Content-Security-Policy": SHEET_CSP, **NOT_STORED})
+
+
+@router.get(
+    "/dispatch-runs/{run_id}/route-sheets/{responder_id}",
+    response_class=SheetResponse,
+    responses=_file(
+        "text/html",
+        "Printable HTML: the responder's stops (routes plan) or assignments by start time.",
+        Conflict,
+    ),
+)
+def get_dispatch_run_route_sheet(
+    session: SessionDep, principal: SheetReader, run_id: str, responder_id: str
+) -> SheetResponse:
+    """One responder's route sheet. A dispatcher reads it for any run with a plan, residents'
+    phones and addresses masked. A responder reads only their own, and only once the run is
+    committed (otherwise 404): the residents they hold an assignment for are shown in full,
+    and each such reveal is audited."""
+    view = exports.sheet_view(session, principal, run_id, responder_id)
+    html = sheets.render(view, [responder_id])
+    return SheetResponse(html, headers={"Content-Security-Policy": SHEET_CSP, **NOT_STORED})

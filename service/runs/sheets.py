@@ -95,7 +95,7 @@ def _route_table(view: PlanView, route: dict[str, Any]) -> str:
             "<tr>"
             f"<td>{n}</td>"
             f"<td>{_time(stop.get('arrival'))}</td>"
-            f"<td>{_time(stop.get('start'))}–{_time(stop.get('departure'))}</td>"
+            f"<td>{_clock(stop.get('start'))}–{_clock(stop.get('departure'))}</td>"
             f"<td>{_e(STOP_KINDS.get(stop['kind'], stop['kind']))}</td>"
             f"<td>{place + '<br>' if place else ''}"
             f'<span class="note">{_e(stop["lon"])}, {_e(stop["lat"])}</span></td>'
@@ -217,6 +217,10 @@ def _time(value: datetime | str | None) -> str:
     return escape(at.astimezone(LOCAL).strftime("%m-%d %H:%M"))
 
 
+def _clock(value: str | None) -> str:
+    return _time(value)[-5:] if value else "—"
+
+
 def _nth(values: list[Any] | None, k: int) -> Any:
     return values[k] if values and k < len(values) else None
 
@@ -226,7 +230,9 @@ def _km(metres: Any) -> str:
 
 
 def _short(request_id: str) -> str:
-    return f'<span title="{_e(request_id)}">{_e(request_id[:8])}</span>'
+    # Ids are UUIDv7: the head is a timestamp shared by requests filed together, the tail is
+    # random, so the tail tells them apart on paper.
+    return f'<span title="{_e(request_id)}">…{_e(request_id[-8:])}</span>'
 
 
 def _e(value: Any) -> str:

@@ -467,6 +467,7 @@ def test_route_sheet_lists_the_stops_in_order_with_items_and_times(
     assert "代购药品 × 2" in section and "降压药 × 1" in section  # a category code by name
     assert PHONE in section and ADDRESS in section  # 甲 delivers to 张
     assert "13900000002" not in section and "139****0002" not in section  # only drops 李's
+    assert f"…{routes_run['requests']['gated']['id'][-8:]}" in section  # the dropped order
     session.expire_all()
     reveals = session.scalars(select(AuditEntry).where(AuditEntry.action == "reveal")).all()
     assert [r.entity_id for r in reveals] == [routes_run["residents"]["zhang"]]

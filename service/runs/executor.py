@@ -12,6 +12,7 @@ the transaction that makes it.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,15 +48,22 @@ def execute(run_id: str, stop: threading.Event | None = None) -> str:
     state = _claim(run_id)
     if state != "running":
         return state
+    kind = _kind(run_id)
     try:
-        problem, ctx_origin, considered, not_open = _load(run_id)
-        plan = _solve(run_id, problem, stop, considered)
+        problem, ctx_origin, considered, not_open = _load(run_id, kind)
+        if kind == "routes":
+            from service.runs import routing
+
+            routes = _solve(run_id, problem.problem, stop, considered, routing.solve)
+            body = routing.plan_body(routes, problem)
+        else:
+            body = {**_solve(run_id, problem, stop, considered).to_dict(), "kind": "assign"}
     except Exception as exc:
         log.exception("dispatch run %s failed", run_id)
         if _give_back(run_id, f"{type(exc).__name__}: {exc}"):
             raise RetryRun(run_id) from exc
         return "failed"
-    state = _finish(run_id, plan, ctx_origin, not_open)
+    state = _finish(run_id, body, ctx_origin, not_open)
     if state == "succeeded" and _mode(run_id) == "commit":
         auto_commit(run_id)
         state = state_of(run_id)
@@ -112,6 +120,12 @@ def _mode(run_id: str) -> str:
         return run.mode if run is not None else "preview"
 
 
+def _kind(run_id: str) -> str:
+    with _tx() as session:
+        run = repo.get_run(session, run_id)
+        return run.kind if run is not None else "assign"
+
+
 def _claim(run_id: str) -> str:
     with _tx() as session:
         run = repo.get_run(session, run_id, lock=True)
@@ -134,9 +148,11 @@ def _claim(run_id: str) -> str:
         return run.state
 
 
-def _load(run_id: str) -> tuple[solver.Problem, datetime, int, list[str]]:
-    """One short read: the scope's open requests and the problem the adapter builds."""
+def _load(run_id: str, kind: str = "assign") -> tuple[Any, datetime, int, list[str]]:
+    """One short read: the scope's open requests and the problem built from them (the
+    adapter's ``solver.Problem``; for a routes run a ``routing.Loaded``)."""
     from service.dispatch import adapter
+    from service.runs import routing
 
     with _tx() as session:
         run = repo.get_run(session, run_id)
@@ -145,20 +161,31 @@ def _load(run_id: str) -> tuple[solver.Problem, datetime, int, list[str]]:
         grid_id = run.scope_id if run.scope_type == "grid" else None
         ids = repo.open_request_ids(session, run.community_ids, grid_id, run.request_ids, now)
         not_open = sorted(set(run.request_ids or []) - set(ids))
-        problem, ctx = adapter.build_problem(session, list(run.community_ids), ids, now=now)
+        problem: Any
+        if kind == "routes":
+            named = run.request_ids is not None
+            problem = routing.build(session, list(run.community_ids), ids, now, named=named)
+            origin, considered = problem.origin, problem.considered
+        else:
+            problem, ctx = adapter.build_problem(session, list(run.community_ids), ids, now=now)
+            origin, considered = ctx.origin, len(ids)
         repo.touch(
             session,
             run_id,
             utcnow(),
             phase="solving",
-            progress={"requests_considered": len(ids)},
+            progress={"requests_considered": considered},
         )
-        return problem, ctx.origin, len(ids), not_open
+        return problem, origin, considered, not_open
 
 
 def _solve(
-    run_id: str, problem: solver.Problem, stop: threading.Event, considered: int
-) -> solver.Plan:
+    run_id: str,
+    problem: Any,
+    stop: threading.Event,
+    considered: int,
+    solve: Callable[..., Any] | None = None,
+) -> Any:
     with _tx() as session:
         run = repo.get_run(session, run_id)
         assert run is not None
@@ -190,7 +217,7 @@ def _solve(
     thread = threading.Thread(target=beat, name=f"run-{run_id[:8]}-beat", daemon=True)
     thread.start()
     try:
-        return solver.solve(
+        return (solve or solver.solve)(
             problem, time_limit=time_limit, seed=seed, stop=stop, on_progress=on_progress
         )
     finally:
@@ -206,13 +233,12 @@ def _tell_progress(session: Session, run_id: str, progress: dict[str, Any]) -> N
         publish(session, run, "run.progress", progress=progress)
 
 
-def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str]) -> str:
+def _finish(run_id: str, body: dict[str, Any], origin: datetime, not_open: list[str]) -> str:
     """The final transaction: the plan and the end state, or nothing if the run was lost."""
     with _tx() as session:
         run = repo.get_run(session, run_id, lock=True)
         if run is None or run.state != "running":
             return run.state if run is not None else "missing"  # taken over meanwhile
-        body = plan.to_dict()
         body["origin"] = origin.isoformat()
         body["unassigned"] += [
             {
@@ -227,8 +253,8 @@ def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str
         run.plan = body
         run.progress = {
             **(run.progress or {}),
-            "best_objective": plan.objective,
-            "bound": plan.bound,
+            "best_objective": body["objective"],
+            "bound": body["bound"],
         }
         run.heartbeat_at = utcnow()
         end(
@@ -236,9 +262,9 @@ def _finish(run_id: str, plan: solver.Plan, origin: datetime, not_open: list[str
             run,
             "cancelled" if run.cancel_requested else "succeeded",
             run.heartbeat_at,
-            status=plan.status,
-            objective=plan.objective,
-            bound=plan.bound,
+            status=body["status"],
+            objective=body["objective"],
+            bound=body["bound"],
             assigned=sum(1 for a in body["assignments"] if not a.get("fixed")),
             unassigned=len(body["unassigned"]),
         )

@@ -20,6 +20,11 @@ class RunCreate(StrictModel):
     # Omitted or null: every submitted request of the scope when the run starts.
     request_ids: list[str] | None = Field(default=None, max_length=10_000)
     mode: Literal["preview", "commit"] = "preview"
+    kind: Literal["assign", "routes"] = Field(
+        default="assign",
+        description="assign: who does which request; routes: delivery routes (pickups, "
+        "loads, stop order and times) for the scope's medicine and meal deliveries",
+    )
     time_limit_s: int = Field(default=10, ge=1, le=MAX_TIME_LIMIT_S)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
@@ -39,6 +44,7 @@ class RunOut(OutModel):
     community_ids: list[str]
     request_ids: list[str] | None
     mode: str
+    kind: str
     time_limit_s: int
     seed: int
     state: str
@@ -72,9 +78,40 @@ class UnassignedOut(OutModel):
     remedy: str
 
 
+class RouteStopOut(OutModel):
+    kind: Literal["pickup", "deliver", "gate_drop", "gate_pickup"]
+    place_id: str = Field(
+        description="pickup point id, zone id (its gate), or building id (b-: an address "
+        "hash, p-: rounded coordinates)"
+    )
+    lon: float
+    lat: float
+    arrival: datetime
+    start: datetime = Field(description="service start: inside the window and opening hours")
+    departure: datetime
+    request_ids: list[str] = Field(description="requests picked up or dropped here")
+    items: dict[str, int] = Field(description="service category code -> boxes")
+    load_after: int = Field(description="boxes on board after the stop")
+
+
+class RouteOut(OutModel):
+    responder_id: str
+    start: datetime = Field(description="departure from the responder's base")
+    end: datetime = Field(description="back at the base")
+    distance_m: int
+    duration_min: int
+    stops: list[RouteStopOut]
+
+
 class PlanOut(OutModel):
     run_id: str
     state: str
+    kind: Literal["assign", "routes"] = Field(
+        default="assign",
+        description="routes: each assignment is a served delivery (a handoff lists the "
+        "responder to the gate, then the one to the door; start is the door stop's), "
+        "objective is the total distance in metres (no bound is proven: bound 0)",
+    )
     status: str
     method: str
     objective: float
@@ -84,6 +121,9 @@ class PlanOut(OutModel):
     assignments: list[PlannedAssignment]
     unassigned: list[UnassignedOut]
     commit: dict[str, Any] | None = None
+    routes: list[RouteOut] | None = Field(
+        default=None, description="routes runs only: each responder's stops in order"
+    )
 
 
 class CommitChange(OutModel):

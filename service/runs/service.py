@@ -10,6 +10,7 @@ a transaction while the solver works:
 2. the solver re-plans only those requests, outside any transaction;
 3. one transaction locks the run, the requests (in id order) and the responders (in id
    order, the order live matching uses), checks every offer again and writes what fits.
+A routes run's plan is committed by route_commit instead (offers and pickup stock).
 """
 
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ def create_run(session: Session, principal: Principal, data: schemas.RunCreate) 
         community_ids=community_ids,
         request_ids=request_ids,
         mode=data.mode,
+        kind=data.kind,
         time_limit_s=data.time_limit_s,
         seed=data.seed,
         state="queued",
@@ -151,9 +153,11 @@ def plan_out(run: DispatchRun) -> schemas.PlanOut:
             **{k: plan[k] for k in ("status", "method", "objective", "bound", "gap", "time_s")},
             "run_id": run.id,
             "state": run.state,
+            "kind": plan.get("kind", "assign"),
             "assignments": assignments,
             "unassigned": plan["unassigned"],
             "commit": plan.get("commit"),
+            "routes": plan.get("routes"),
         }
     )
 
@@ -194,6 +198,12 @@ def commit_run(principal: Principal, run_id: str) -> schemas.CommitOut:
     """Apply a run's plan (see the module docstring); its own short transactions."""
     _dispatcher(principal)
     maker = get_sessionmaker()
+    with maker() as session:
+        routes = (get_run(session, principal, run_id).plan or {}).get("kind") == "routes"
+    if routes:
+        from service.runs import route_commit
+
+        return route_commit.commit(principal, run_id)
     with maker() as session:
         session.info["actor"] = principal
         run = get_run(session, principal, run_id)

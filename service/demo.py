@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.catalogue.models import ServiceCategory
 from service.funds.models import CharityFund, FundEntry
+from service.pickups.models import PickupPoint
 from service.places.models import Community, District, Grid, Street
 from service.requests.models import ServiceRequest
 from service.residents.models import Resident
@@ -83,6 +84,17 @@ RESPONDERS = [
             "service_categories": ["elder_care_visit", "meal_delivery"],
             "slots_per_day": 10,
         },
+    ),
+]
+
+PICKUP_POINTS = [
+    # name, offset, hours, stock (boxes per service category): where routes runs collect
+    ("东湖大药房", (0.001, 0.002), ("08:00", "21:00"), {"medicine_delivery": 60}),
+    (
+        "平湖市第一人民医院门诊药房",
+        (-0.006, 0.004),
+        ("08:00", "17:00"),
+        {"medicine_delivery": 40, "meal_delivery": 0},
     ),
 ]
 
@@ -182,6 +194,18 @@ def load_demo(session: Session) -> bool:
             donor="平湖慈善总会",
             note="年度拨款",
         )
+    )
+    session.add_all(
+        PickupPoint(
+            community_id=community.id,
+            name=name,
+            lon=CENTRE[0] + dx,
+            lat=CENTRE[1] + dy,
+            opens_at=opens,
+            closes_at=closes,
+            stock=stock,
+        )
+        for name, (dx, dy), (opens, closes), stock in PICKUP_POINTS
     )
     _requests(session, community, grids, residents)
     session.flush()

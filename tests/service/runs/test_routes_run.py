@@ -355,3 +355,40 @@ def test_a_zones_gate_is_set_and_cleared_by_patch(client, world, gate):
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["zone"]["gate"] == (point(*gate) if gate else None)
+
+
+def test_the_demo_community_plans_its_deliveries_as_routes(client, session, world):
+    """The demo's pickup points let a routes run deliver its medicine order."""
+    from service.demo import DEMO_COMMUNITY_CODE, load_demo
+    from service.pickups.models import PickupPoint
+    from service.places.models import Community
+    from service.requests.models import ServiceRequest
+
+    assert load_demo(session)
+    session.commit()
+    community = session.scalar(select(Community).where(Community.code == DEMO_COMMUNITY_CODE))
+    points = session.scalars(
+        select(PickupPoint).where(PickupPoint.community_id == community.id)
+    ).all()
+    assert len(points) == 2
+    medicine = session.scalars(
+        select(ServiceRequest.id).where(
+            ServiceRequest.community_id == community.id,
+            ServiceRequest.category_code == "medicine_delivery",
+        )
+    ).all()
+    response = client.post(
+        "/v1/dispatch-runs",
+        json={
+            "scope": {"type": "community", "id": community.id},
+            "kind": "routes",
+            "time_limit_s": 2,
+        },
+        headers=headers(world.admin),
+    )
+    assert response.status_code == 202, response.text
+    run_id = response.json()["id"]
+    assert finish(client, world.admin, run_id)["state"] == "succeeded"
+    body = plan(client, world.admin, run_id)
+    assert medicine and [x["request_id"] for x in body["assignments"]] == medicine
+    assert {s["place_id"] for s in stops(body, "pickup")} <= {p.id for p in points}

@@ -42,6 +42,22 @@ export async function api(path, { method = "GET", body, params, signal, contentT
   return data;
 }
 
+// Save a file the API serves (a plan export) under `filename`: fetched with the key, since a
+// plain link cannot send the X-API-Key header, then handed to the browser as a download.
+export async function download(path, filename) {
+  const response = await fetch(path, { headers: { "X-API-Key": key() || "" } });
+  if (!response.ok) {
+    const text = await response.text();
+    throw new ApiError(response.status, text ? JSON.parse(text) : null);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 // Every item of a paged list.
 export async function listAll(path, params = {}) {
   const items = [];

@@ -1,6 +1,6 @@
 // Batch runs: start a preview over a scope, watch its progress, review the plan on the map
 // and as tables (each unassigned request with its reason and remedy), then commit or discard.
-import { ApiError, api, listAll, openStream } from "./api.js";
+import { ApiError, api, download, listAll, openStream } from "./api.js";
 import { toast } from "./app.js";
 import { clear, h, select } from "./dom.js";
 import { label, t, when } from "./i18n.js";
@@ -185,6 +185,23 @@ function planTables(plan) {
   ];
 }
 
+// The plan's exports: a spreadsheet, a map file and the printable route sheets.
+function exportsBar(runId) {
+  const save = (tail, filename) => () => download(`/v1/dispatch-runs/${runId}/${tail}`, filename).catch((error) => {
+    state.error = error.message;
+    draw();
+  });
+  const files = [
+    ["export-csv", "plan.csv", `plan-${runId}.csv`, "CSV"],
+    ["export-geojson", "plan.geojson", `plan-${runId}.geojson`, "GeoJSON"],
+    ["export-sheets", "route-sheets", `route-sheets-${runId}.html`, t("runs.sheets")],
+  ];
+  return h("div", { class: "row", id: "plan-exports" }, [
+    h("span", {}, `${t("runs.exports")}:`),
+    ...files.map(([id, tail, filename, text]) => h("button", { type: "button", class: "secondary", id, onclick: save(tail, filename) }, text)),
+  ]);
+}
+
 function commitResult(result) {
   return h("div", { class: "card ok", id: "commit-result" }, [
     h("strong", {}, `${t("runs.committed")} ${result.offered}`),
@@ -212,7 +229,7 @@ function draw() {
   if (state.run) parts.push(progress(state.run));
   const holder = h("div", { class: "map-holder small" });
   if (state.plan) {
-    parts.push(h("h3", {}, t("runs.plan")), holder, ...planTables(state.plan));
+    parts.push(h("h3", {}, t("runs.plan")), exportsBar(state.run.id), holder, ...planTables(state.plan));
     if (!state.commit && state.run.state === "succeeded") {
       parts.push(h("div", { class: "row" }, [
         h("button", { type: "button", id: "run-commit", onclick: commit }, t("runs.commit")),

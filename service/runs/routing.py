@@ -39,6 +39,7 @@ from service.residents.models import Resident
 from service.responders.models import Responder
 from solver import geo
 from solver.routes import RoutePlan, RoutesProblem, solve_routes
+from solver.routes.problem import HORIZON
 
 DELIVERY_CATEGORIES = frozenset({"medicine_delivery", "meal_delivery"})
 # Decimals of a door's rounded coordinates that stand for its building (~10 m).
@@ -199,7 +200,7 @@ def _vehicles(
                 "capacity": r.load_capacity,
                 "speed_kmh": r.speed_kmh,
                 "zone_clearances": list(r.zone_clearances or []),
-                "max_route_minutes": minutes,
+                "max_route_minutes": None if minutes is None else min(minutes, HORIZON),
             }
         )
         roles[r.id] = r.kind
@@ -251,7 +252,8 @@ def _delivery(
     return {
         "id": request.id,
         "location": [door.lon, door.lat],
-        "window": [opens, max(opens, ctx.minutes(request.window_end))],
+        # A window may run for weeks; the problem covers at most HORIZON minutes.
+        "window": [opens, max(opens, min(HORIZON, ctx.minutes(request.window_end)))],
         "boxes": request.quantity,
         "item": request.category_code,
         "urgency": request.urgency,

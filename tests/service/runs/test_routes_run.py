@@ -63,7 +63,9 @@ def resident(client, side, lon, lat, address) -> dict:
     return response.json()
 
 
-def order(client, side, who, boxes, start=9, end=12, code="medicine_delivery", days=1) -> dict:
+def order(
+    client, side, who, boxes, start=9, end=12, code="medicine_delivery", days=1, end_days=None
+) -> dict:
     body = {
         "community_id": side.community_id,
         "grid_id": side.grid_id,
@@ -71,7 +73,7 @@ def order(client, side, who, boxes, start=9, end=12, code="medicine_delivery", d
         "category_code": code,
         "quantity": boxes,
         "window_start": local(start, days).isoformat(),
-        "window_end": local(end, days).isoformat(),
+        "window_end": local(end, end_days or days).isoformat(),
     }
     response = client.post("/v1/requests", json=body, headers=headers(side.dispatcher))
     assert response.status_code == 201, response.text
@@ -392,3 +394,27 @@ def test_the_demo_community_plans_its_deliveries_as_routes(client, session, worl
     body = plan(client, world.admin, run_id)
     assert medicine and [x["request_id"] for x in body["assignments"]] == medicine
     assert {s["place_id"] for s in stops(body, "pickup")} <= {p.id for p in points}
+
+
+def test_a_commit_mode_routes_run_applies_itself(client, session, world):
+    """mode=commit: the executor commits the routes plan with the same code as POST commit."""
+    a = world.a
+    point_ = pickup(client, a, {"medicine_delivery": 3})
+    carrier(client, world, a)
+    made = order(client, a, resident(client, a, *HOMES["r2"], address="2幢"), 2)
+    run = start_run(client, a.dispatcher, a, kind="routes", mode="commit")
+    assert finish(client, a.dispatcher, run["id"])["state"] == "committed"
+    (row,) = session.scalars(select(Assignment).where(Assignment.request_id == made["id"]))
+    assert row.state == "offered"
+    got = client.get(f"/v1/pickup-points/{point_['id']}", headers=headers(a.dispatcher))
+    assert got.json()["stock"] == {"medicine_delivery": 1}
+
+
+def test_a_window_of_weeks_is_planned_on_the_runs_day(client, session, world):
+    """A window far longer than the routing horizon is cut to it, not refused."""
+    a = world.a
+    pickup(client, a, {"medicine_delivery": 3})
+    carrier(client, world, a)
+    made = order(client, a, resident(client, a, *HOMES["r2"], address="2幢"), 1, end_days=30)
+    body = routes_run(client, a)
+    assert [x["request_id"] for x in body["assignments"]] == [made["id"]]

@@ -5,18 +5,20 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from service.audit.models import AuditEntry
+from service.auth.principal import Role
 from service.dispatch.adapter import LOCAL
 from service.runs import jobs
 from service.runs import repository as runs_repo
 from service.runs.models import DispatchRun
-from tests.service.conftest import headers
+from tests.service.conftest import add_key, headers
 from tests.service.dispatch.helpers import setup_category, submit, volunteer
+from tests.service.requests.factory import make_responder
 from tests.service.runs.helpers import commit, finish, plan, start_run
 
 PHONE = "13800000001"
@@ -518,3 +520,91 @@ def test_routes_geojson_has_a_line_per_route_from_base_through_stops(client, wor
     rows = _csv_rows(client, world.a.dispatcher, run_id)
     assert [r["row"] for r in rows] == ["assigned", "assigned", "unassigned"]
     assert rows[1]["responder_ids"] == f"{v1};{v2}"
+
+
+def test_a_real_routes_run_names_its_places_and_shows_the_phone_only_at_the_door(
+    client, session, world
+):
+    """A routes run the service planned (a sealed zone's delivery in two legs), committed:
+    the carrier to the gate sees the pharmacy and the zone by name and no phone; the cleared
+    carrier sees the gate and the resident's phone at the door; the map has both routes."""
+    a = world.a
+    home = (121.030, 30.705)
+    half = 0.002
+    corners = ((-half, -half), (half, -half), (half, half), (-half, half), (-half, -half))
+    zone = client.post(
+        "/v1/zones",
+        json={
+            "community_id": a.community_id,
+            "name": "5幢封控区",
+            "status": "sealed",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[home[0] + dx, home[1] + dy] for dx, dy in corners]],
+            },
+            "gate": _point(home[0] - half, home[1]),
+        },
+        headers=headers(a.dispatcher),
+    )
+    assert zone.status_code == 201, zone.text
+    pharmacy = {
+        "community_id": a.community_id,
+        "name": "东湖大药房",
+        "location": _point(121.021, 30.702),
+        "opens_at": "08:00",
+        "closes_at": "20:00",
+        "stock": {"medicine_delivery": 5},
+    }
+    assert client.post("/v1/pickup-points", json=pharmacy, headers=headers(a.dispatcher)).is_success
+    carry = {"load_capacity": 4, "speed_kmh": 15.0}
+    outside = make_responder(client, world, [a.community_id], **carry)
+    inside = make_responder(
+        client, world, [a.community_id], zone_clearances=[zone.json()["zone"]["id"]], **carry
+    )
+    keys = {
+        c["id"]: add_key(session, Role.responder, responder_id=c["id"]) for c in (outside, inside)
+    }
+    session.commit()
+    who = client.post(
+        "/v1/residents",
+        json={
+            "community_id": a.community_id,
+            "name": "王阿婆",
+            "phone": PHONE,
+            "address": "5幢301",
+            "location": _point(*home),
+        },
+        headers=headers(a.dispatcher),
+    ).json()
+    tomorrow = datetime.now(LOCAL).date() + timedelta(days=1)
+    order = {
+        "community_id": a.community_id,
+        "resident_id": who["id"],
+        "category_code": "medicine_delivery",
+        "quantity": 2,
+        "window_start": datetime.combine(tomorrow, time(9), tzinfo=LOCAL).isoformat(),
+        "window_end": datetime.combine(tomorrow, time(12), tzinfo=LOCAL).isoformat(),
+    }
+    assert client.post("/v1/requests", json=order, headers=headers(a.dispatcher)).is_success
+    run = start_run(client, a.dispatcher, a, kind="routes")
+    assert finish(client, a.dispatcher, run["id"])["state"] == "succeeded"
+    body = plan(client, a.dispatcher, run["id"])
+    commit(client, a.dispatcher, run["id"])
+    url = f"/v1/dispatch-runs/{body['run_id']}/route-sheets"
+    to_gate = _get(client, keys[outside["id"]], f"{url}/{outside['id']}").text
+    assert "东湖大药房" in to_gate and "5幢封控区" in to_gate
+    assert "配药送药 × 2" in to_gate
+    assert PHONE not in to_gate and "138****0001" not in to_gate
+    at_door = _get(client, keys[inside["id"]], f"{url}/{inside['id']}").text
+    kinds = re.findall(
+        r"(取货 Pickup|送达 Deliver|交接点放下 Gate drop|交接点取货 Gate pickup)", at_door
+    )
+    assert kinds == ["交接点取货 Gate pickup", "送达 Deliver"]
+    assert "5幢封控区" in at_door and PHONE in at_door and "5幢301" in at_door
+    doc = _get(client, a.dispatcher, f"/v1/dispatch-runs/{body['run_id']}/plan.geojson").json()
+    lines = [f for f in doc["features"] if f["geometry"]["type"] == "LineString"]
+    assert {f["properties"]["responder_id"] for f in lines} == {outside["id"], inside["id"]}
+
+
+def _point(lon: float, lat: float) -> dict:
+    return {"type": "Point", "coordinates": [lon, lat]}

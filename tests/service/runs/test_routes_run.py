@@ -418,3 +418,56 @@ def test_a_window_of_weeks_is_planned_on_the_runs_day(client, session, world):
     made = order(client, a, resident(client, a, *HOMES["r2"], address="2幢"), 1, end_days=30)
     body = routes_run(client, a)
     assert [x["request_id"] for x in body["assignments"]] == [made["id"]]
+
+
+def test_vehicles_are_responders_who_carry_in_their_shift_within_their_caps(client, session, world):
+    """Only responders with a load capacity, outside the emergency team in peacetime, and
+    with a shift on the run's day are vehicles; the shift and minute cap carry over."""
+    a = world.a
+    weekday = local(9).weekday()
+    always = carrier(client, world, a)
+    shifted = carrier(
+        client, world, a, weekly_shifts=[{"weekday": weekday, "start": "08:00", "end": "12:00"}]
+    )
+    capped = carrier(client, world, a, max_minutes_per_day=90)
+    carrier(client, world, a, capacity=0)
+    carrier(client, world, a, emergency_team=True)
+    carrier(
+        client,
+        world,
+        a,
+        weekly_shifts=[{"weekday": (weekday + 1) % 7, "start": "08:00", "end": "18:00"}],
+    )
+    carrier(
+        client,
+        world,
+        a,
+        shift_exceptions=[{"date": local(9).date().isoformat(), "available": False}],
+    )
+    made = order(client, a, resident(client, a, *HOMES["r1"], address="1幢"), 1)
+    loaded = routing.build(
+        session, [a.community_id], [made["id"]], datetime.now(SHANGHAI), named=False
+    )
+    vehicles = {v.id: v for v in loaded.problem.vehicles}
+    assert set(vehicles) == {always["id"], shifted["id"], capped["id"]}
+    assert vehicles[always["id"]].shift == (0, 1440)
+    assert vehicles[shifted["id"]].shift == (480, 720)
+    assert vehicles[capped["id"]].max_route_minutes == 90
+    assert vehicles[always["id"]].capacity == 4
+    assert loaded.roles[always["id"]] == "volunteer"
+
+
+def test_other_timed_work_and_the_past_are_cut_from_the_shift():
+    """The longest free stretch: before 10:00, after 11:00, and never before now."""
+    from service.dispatch import adapter
+    from service.responders.models import Responder
+
+    origin = local(0)
+    ctx = adapter.Context(
+        origin=origin, day_end=origin + timedelta(days=1), week_start=origin, week_end=origin
+    )
+    free = Responder(weekly_shifts=[], shift_exceptions=[])
+    busy = [(local(10), local(11))]
+    assert routing._free_shift(free, ctx, origin - timedelta(hours=5), busy) == [660, 1440]
+    assert routing._free_shift(free, ctx, local(20), busy) == [1200, 1440]
+    assert routing._free_shift(free, ctx, ctx.day_end - timedelta(minutes=10), []) is None

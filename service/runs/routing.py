@@ -11,10 +11,13 @@ What a routes run plans:
 - one planning day, the local day of the earliest delivery window (from now on); a delivery
   whose window opens on a later day is reported, not planned.
 - vehicles: active responders of the scope with a load capacity, the emergency team only
-  in emergency mode, in the longest free stretch of their shift that day (other timed live
-  work and the time already past cut it), for no longer than the minutes their day and
-  week caps leave; a responder with no task or minute left is not used. The capacity is
-  what it carries at once: routes go back to a pickup point when they must.
+  in emergency mode (an organization only if its services include a delivery), in the
+  longest free stretch of their shift that day (other timed live work and the time already
+  past cut it), for no longer than the minutes their day and week caps leave; a responder
+  with no task or minute left is not used. The capacity is what it carries at once: routes
+  go back to a pickup point when they must. Qualifications, licences, radius and preferred
+  distance are not part of a routes problem: deliveries ask for none by default, and a
+  request that does should go through an assignment run.
 - pickup points: the scope's active points, their hours on the planning day, their stock.
 - zones: every zone a delivery lies in, with its status and gate (an id no zone has is
   sealed, as in assignment runs).
@@ -167,7 +170,10 @@ def _vehicles(
     responders = [
         r
         for r in dispatch_repo.active_responders(session, community_ids)
-        if r.load_capacity > 0 and (ctx.emergency or not r.emergency_team)
+        if r.load_capacity > 0
+        and (ctx.emergency or not r.emergency_team)
+        # an organization that names its services must name a delivery among them
+        and (not r.service_categories or DELIVERY_CATEGORIES & set(r.service_categories))
     ]
     counted = dispatch_repo.work(
         session,

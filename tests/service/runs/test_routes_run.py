@@ -471,3 +471,20 @@ def test_other_timed_work_and_the_past_are_cut_from_the_shift():
     assert routing._free_shift(free, ctx, origin - timedelta(hours=5), busy) == [660, 1440]
     assert routing._free_shift(free, ctx, local(20), busy) == [1200, 1440]
     assert routing._free_shift(free, ctx, ctx.day_end - timedelta(minutes=10), []) is None
+
+
+def test_an_organization_that_does_no_deliveries_is_no_vehicle(client, session, world):
+    """An organization naming only other services carries nothing; one naming meals does."""
+    a = world.a
+    visits = carrier(
+        client, world, a, kind="organization", service_categories=["tutoring"], slots_per_day=5
+    )
+    meals = carrier(
+        client, world, a, kind="organization", service_categories=["meal_delivery"], slots_per_day=5
+    )
+    made = order(client, a, resident(client, a, *HOMES["r1"], address="1幢"), 1)
+    loaded = routing.build(
+        session, [a.community_id], [made["id"]], datetime.now(SHANGHAI), named=False
+    )
+    assert {v.id for v in loaded.problem.vehicles} == {meals["id"]}
+    assert visits["id"] not in loaded.roles

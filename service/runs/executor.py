@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 import solver
@@ -27,6 +28,7 @@ from service.runs.publish import end, publish
 from service.types import utcnow
 
 log = logging.getLogger(__name__)
+WRITE_RETRY_S = 1.0
 
 
 def max_attempts() -> int:
@@ -45,8 +47,8 @@ class RetryRun(Exception):
 def execute(run_id: str, stop: threading.Event | None = None) -> str:
     """Run ``run_id`` if it is queued; the run's state afterwards."""
     stop = stop or threading.Event()
-    state = _claim(run_id)
-    if state != "running":
+    claimed, state = _claim(run_id)
+    if not claimed:
         return state
     kind = _kind(run_id)
     try:
@@ -63,11 +65,30 @@ def execute(run_id: str, stop: threading.Event | None = None) -> str:
         if _give_back(run_id, f"{type(exc).__name__}: {exc}"):
             raise RetryRun(run_id) from exc
         return "failed"
-    state = _finish(run_id, body, ctx_origin, not_open)
+    state = _when_reachable(lambda: _finish(run_id, body, ctx_origin, not_open))
     if state == "succeeded" and _mode(run_id) == "commit":
         auto_commit(run_id)
         state = state_of(run_id)
     return state
+
+
+def _when_reachable(write: Callable[[], str]) -> str:
+    """Run the final ``write``, waiting out a database outage for up to WUSHE_RUNS_STALE_S.
+
+    The plan was expensive and is only in memory: a database that is restarting should not
+    throw it away. Waiting longer than the staleness limit is pointless, since the sweeper
+    may meanwhile queue the run again (``_finish`` then finds it no longer ``running`` and
+    writes nothing). The write is one transaction, so a retry never doubles anything.
+    """
+    deadline = time.monotonic() + stale_s()
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("database unreachable; writing the run's plan again in %ss", WRITE_RETRY_S)
+            time.sleep(WRITE_RETRY_S)
 
 
 def auto_commit(run_id: str) -> None:
@@ -126,26 +147,33 @@ def _kind(run_id: str) -> str:
         return run.kind if run is not None else "assign"
 
 
-def _claim(run_id: str) -> str:
+def _claim(run_id: str) -> tuple[bool, str]:
+    """Take a queued run: (True, "running"); otherwise (False, its state) and hands off.
+
+    A run already ``running`` belongs to another attempt (a second job for the same run, say
+    procrastinate retrying a job whose worker lost the database while that attempt goes on,
+    or goes on writing); solving it again beside that attempt would only waste the machine.
+    If that attempt is really gone, its heartbeat goes stale and the sweeper queues the run.
+    """
     with _tx() as session:
         run = repo.get_run(session, run_id, lock=True)
         if run is None:
-            return "missing"
+            return False, "missing"
         if run.state != "queued":
-            return run.state
+            return False, run.state
         now = utcnow()
         if run.cancel_requested:
             end(session, run, "cancelled", now)
-            return run.state
+            return False, run.state
         if run.attempts >= max_attempts():
             error = f"gave up after {run.attempts} attempts; last: {run.error or 'unknown'}"
             end(session, run, "failed", now, error=error)
-            return run.state
+            return False, run.state
         run.attempts += 1
         run.state, run.phase = "running", "loading"
         run.started_at = run.heartbeat_at = now
         publish(session, run, "run.started")
-        return run.state
+        return True, run.state
 
 
 def _load(run_id: str, kind: str = "assign") -> tuple[Any, datetime, int, list[str]]:

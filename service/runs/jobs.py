@@ -19,7 +19,9 @@ local or procrastinate.
 """
 
 import asyncio
+import contextlib
 import logging
+import signal
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +41,8 @@ QUEUE = "dispatch_runs"
 EXECUTE = "wushe.execute_run"
 LOCAL_WORKERS = 2
 RETRY_WAIT_S = 2
+# A worker that stopped without being told to (it lost the database) starts again after this.
+WORKER_RESTART_S = 2.0
 
 
 def engine_name() -> str:
@@ -311,7 +315,14 @@ def work_until_idle() -> None:
 
 
 def run_worker(concurrency: int = 1) -> None:
-    """``wushe worker``: sweep once, then run procrastinate's worker until stopped."""
+    """``wushe worker``: sweep, then run procrastinate's worker until SIGINT or SIGTERM.
+
+    procrastinate's worker stops when it loses the database (its listener fails); a worker
+    that nobody told to stop starts again instead, once the database answers, so a database
+    restart does not leave a city without batch runs until someone restarts the workers. A
+    run being solved when that happens goes on (procrastinate waits for it) and writes its
+    plan when the database is back (``executor._when_reachable``).
+    """
     if engine_name() != "procrastinate":
         raise RuntimeError(
             "the worker runs on PostgreSQL; with SQLite, runs execute inside `wushe serve`"
@@ -319,11 +330,44 @@ def run_worker(concurrency: int = 1) -> None:
     app = get_app()
 
     async def work() -> None:
-        async with app.open_async():
-            await sweep_async(app)
-            await app.run_worker_async(queues=[QUEUE], concurrency=concurrency, **worker_timing())
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        while not stopping.is_set():
+            try:
+                await _work_once(app, concurrency, stopping)
+            except Exception:
+                if stopping.is_set():
+                    break
+                log.exception("the batch-run worker lost the database")
+            if not stopping.is_set():
+                log.warning("the batch-run worker stopped by itself; starting again in %ss",
+                            WORKER_RESTART_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), WORKER_RESTART_S)
 
     asyncio.run(work())
+
+
+async def _work_once(app: Any, concurrency: int, stopping: asyncio.Event) -> None:
+    async with app.open_async():
+        await sweep_async(app)
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE], concurrency=concurrency, install_signal_handlers=False,
+                **worker_timing(),
+            )
+        )
+        told = asyncio.create_task(stopping.wait())
+        await asyncio.wait({worker, told}, return_when=asyncio.FIRST_COMPLETED)
+        told.cancel()
+        if not worker.done():  # told to stop: procrastinate's graceful shutdown
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            return
+        worker.result()
 
 
 def apply_schema(connection: Any) -> None:

@@ -1,5 +1,6 @@
-"""A `wushe worker` for tests whose solves take SLOW_SOLVE_S seconds first (unless stopped),
-so a test can kill it mid-run. Run as: python -m tests.service.runs.worker_harness"""
+"""A `wushe worker` whose solves first wait SLOW_SOLVE_S seconds (unless the run is stopped),
+so a fault test or bench knows what the worker is doing when it strikes: still solving, or
+done solving while the database is away. Run as: python -m bench.slow_worker"""
 
 import os
 

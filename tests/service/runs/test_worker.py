@@ -33,7 +33,7 @@ def manual(client, world):
 def _worker(database_url: str, **env: str) -> subprocess.Popen:
     environment = {**os.environ, "DATABASE_URL": database_url, **env}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.service.runs.worker_harness"],
+        [sys.executable, "-m", "bench.slow_worker"],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,

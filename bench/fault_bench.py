@@ -57,6 +57,7 @@ class Fault:
     sent: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     accepted: dict[str, str] = field(default_factory=dict)  # idempotency key -> request id
+    accept_s: list[float] = field(default_factory=list)  # from due time to the 201, retries in
     retry_after_missing: int = 0
     gave_up: list[str] = field(default_factory=list)
     ready_while_down: set[int | None] = field(default_factory=set)
@@ -157,6 +158,7 @@ async def _submit(
         fault.statuses[str(response.status_code)] += 1
         if response.status_code == 201:
             fault.accepted[key] = response.json()["id"]
+            fault.accept_s.append(time.monotonic() - due)
             return
         if response.status_code not in RETRYABLE:
             fault.gave_up.append(f"{response.status_code} {response.text[:300]}")
@@ -352,23 +354,35 @@ def batch_fault(
 
 def table(faults: list[Fault]) -> str:
     head = (
-        "| scenario | sent | 201 | 503 | dropped conn. | other 5xx | down s | ready after s |"
-        " lost | duplicated | caps exceeded | double-assigned | run |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        "| scenario | needs | 201 | 503 | dropped conn. | other 5xx | p50 / p99 / max s to 201 |"
+        " down s | ready after s | lost | duplicated | caps exceeded | double-assigned | run |\n"
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|\n"
     )
     rows = []
     for f in faults:
         dropped = sum(n for s, n in f.statuses.items() if not s.isdigit())
-        run = (
-            f"{f.run['state']} after {f.run['attempts']} attempt(s); planned {f.run['planned']},"
-            f" live offers {f.run['offered']}"
-            if f.run.get("state") else "–"
-        )
         ready = f"{f.ready_after_s:.1f}" if f.ready_after_s is not None else "never"
+        if f.run.get("state"):
+            r = f.run
+            run = (
+                f"{r['state']} after {r['attempts']} attempt(s); planned {r['planned']}, live"
+                f" offers {r['offered']}; final write {'waited' if r['final_write_waited'] else 'direct'};"
+                f" next run {r.get('next_run')}"
+            )
+            live = "– | – | – | – | –"
+        else:
+            run = "–"
+            took = sorted(f.accept_s) or [float("nan")]
+            spread = " / ".join(
+                f"{took[min(len(took) - 1, int(q * len(took)))]:.2f}" for q in (0.5, 0.99)
+            ) + f" / {took[-1]:.2f}"
+            live = (
+                f"{f.statuses['201']} | {f.statuses['503']} | {dropped} | {f.server_errors}"
+                f" | {spread}"
+            )
         rows.append(
-            f"| {f.scenario} | {f.sent} | {f.statuses['201']} | {f.statuses['503']} | {dropped}"
-            f" | {f.server_errors} | {f.down_s:.1f} | {ready} | {f.lost} | {f.duplicated}"
-            f" | {f.caps_exceeded} | {f.double_assigned} | {run} |"
+            f"| {f.scenario} | {f.sent} | {live} | {f.down_s:.1f} | {ready} | {f.lost}"
+            f" | {f.duplicated} | {f.caps_exceeded} | {f.double_assigned} | {run} |"
         )
     return head + "\n".join(rows)
 

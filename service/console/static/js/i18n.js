@@ -82,6 +82,12 @@ const WORDS = {
     "import.columns": "每行一个需求，以 external_id 区分；列：external_id, category_code, lon, lat, window_start, window_end, urgency, quantity, duration_min, cost_fen, resident_id, grid_id, description, required_qualifications, max_distance_m, zone_id。同一文件重复导入不会重复存入。",
     "col.row": "行", "col.field": "字段",
     "error.generic": "出错了",
+    // Routes runs and pickup points.
+    "runs.kind": "类型", "runkind.assign": "分配", "runkind.routes": "配送路线",
+    "runs.routes": "配送路线", "runs.minutes": "分钟",
+    "stop.pickup": "取货", "stop.deliver": "送达", "stop.gate_drop": "送至门岗",
+    "stop.gate_pickup": "门岗接货", "stop.door": "门口",
+    "map.pickup": "取货点", "map.gate": "门岗(交接点)", "pickup.hours": "营业", "pickup.stock": "库存",
   },
   en: {
     "app.title": "Five-society dispatch console",
@@ -173,6 +179,12 @@ const WORDS = {
     "import.columns": "One row per need, keyed by external_id; columns: external_id, category_code, lon, lat, window_start, window_end, urgency, quantity, duration_min, cost_fen, resident_id, grid_id, description, required_qualifications, max_distance_m, zone_id. Sending the same file again stores nothing twice.",
     "col.row": "Row", "col.field": "Field",
     "error.generic": "Something went wrong",
+    // Routes runs and pickup points.
+    "runs.kind": "Kind", "runkind.assign": "Assign", "runkind.routes": "Delivery routes",
+    "runs.routes": "Delivery routes", "runs.minutes": "min",
+    "stop.pickup": "Pick up", "stop.deliver": "Deliver", "stop.gate_drop": "Drop at gate",
+    "stop.gate_pickup": "Collect at gate", "stop.door": "Door",
+    "map.pickup": "Pickup point", "map.gate": "Gate (handoff)", "pickup.hours": "open", "pickup.stock": "stock",
   },
 };
 

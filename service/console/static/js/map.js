@@ -1,16 +1,21 @@
 // The map, drawn on SVG from the API's GeoJSON: outlines of communities and grids (or, where
 // a place has no outline, a dashed ring round its centre and a frame round its community's
-// points), lockdown zones filled by status, requests, responders by kind and load, and lines
-// for offers or a plan. No tiles: nothing leaves the service. Drag pans, the wheel zooms, a
-// click shows details; in drawing mode clicks place the corners of a new zone instead.
+// points), lockdown zones filled by status (a sealed zone's gate marked), pickup points,
+// requests, responders by kind and load, and lines for offers or a plan (a routes plan as
+// each responder's route from its base through its stops). No tiles: nothing leaves the
+// service. Drag pans, the wheel zooms, a click shows details; in drawing mode clicks place
+// the corners of a new zone instead.
 import { openGrid, openRequest, openResponder, openZone } from "./details.js";
 import { clear, h, s } from "./dom.js";
 import { label, t } from "./i18n.js";
+import { categoryName } from "./queue.js";
 import { store } from "./store.js";
 
-export const listens = ["requests", "responders", "zones"];
+export const listens = ["requests", "responders", "zones", "pickups"];
 const KIND_SHAPE = { volunteer: "circle", social_worker: "diamond", organization: "square", community_staff: "triangle" };
 const URGENCY_COLOUR = { emergency: "#c62828", urgent: "#ef6c00", normal: "#1565c0" };
+// One colour per route, in the order the plan lists them (repeating past the last).
+export const ROUTE_COLOURS = ["#6a1b9a", "#00838f", "#d84315", "#2e7d32", "#283593", "#ad1457", "#5d4037"];
 export const ZONE_STATUSES = ["sealed", "controlled", "precaution"];
 const CLOSE_PIXELS = 12; // a click this near the first corner closes the ring
 let mainView = null;
@@ -43,10 +48,26 @@ function loadColour(responder) {
 function marker(shape, [x, y], r, attrs) {
   if (shape === "circle") return s("circle", { cx: x, cy: y, r, ...attrs });
   if (shape === "square") return s("rect", { x: x - r, y: y - r, width: 2 * r, height: 2 * r, ...attrs });
+  if (shape === "cross") {
+    // A pharmacy's plus: arms 1.3 r long, 0.45 r wide.
+    const [a, b] = [1.3 * r, 0.45 * r];
+    const corners = [[-b, -a], [b, -a], [b, -b], [a, -b], [a, b], [b, b], [b, a], [-b, a], [-b, b], [-a, b], [-a, -b], [-b, -b]];
+    return s("polygon", { points: corners.map(([dx, dy]) => `${x + dx},${y + dy}`).join(" "), ...attrs });
+  }
+  if (shape === "gate") {
+    // An arch: two posts and a lintel, drawn as a stroke.
+    return s("path", { d: `M${x - r},${y + r}V${y - r}H${x + r}V${y + r}`, ...attrs });
+  }
   const points = shape === "diamond"
     ? [[x, y - r * 1.3], [x + r * 1.3, y], [x, y + r * 1.3], [x - r * 1.3, y]]
     : [[x, y - r * 1.3], [x + r * 1.2, y + r], [x - r * 1.2, y + r]];
   return s("polygon", { points: points.map((p) => p.join(",")).join(" "), ...attrs });
+}
+
+// What a pickup point's tooltip says: its name, opening hours and boxes in stock.
+export function pickupText(point) {
+  const stock = Object.entries(point.stock).map(([code, boxes]) => `${categoryName(code)} ${boxes}`);
+  return `${point.name} · ${t("pickup.hours")} ${point.opens_at}–${point.closes_at} · ${t("pickup.stock")}: ${stock.join("、") || t("common.none")}`;
 }
 
 function ring(polygon, project) {
@@ -130,6 +151,7 @@ export class MapView {
     for (const r of store.requests.values()) points.push(r.location.coordinates);
     for (const r of store.responders.values()) points.push(r.location.coordinates);
     for (const z of store.zones) points.push(...zonePoints(z.geometry));
+    for (const point of store.pickups) points.push(point.location.coordinates);
     return points.length ? points : [[0, 0]];
   }
 
@@ -217,6 +239,7 @@ export class MapView {
         const own = [community.centre.coordinates];
         for (const g of store.grids) if (g.community_id === community.id) own.push(g.centre.coordinates);
         for (const q of store.requests.values()) if (q.community_id === community.id) own.push(q.location.coordinates);
+        for (const point of store.pickups) if (point.community_id === community.id) own.push(point.location.coordinates);
         const [x0, y0, x1, y1] = bbox(own.map(p), 250);
         places.append(s("rect", { class: "community frame", x: x0, y: y0, width: x1 - x0, height: y1 - y0 }));
       }
@@ -249,6 +272,12 @@ export class MapView {
         const [x0, y0] = bbox(corners, 0);
         zones.append(s("text", { class: `label zone-label z-${zone.status}`, x: x0, y: y0 - r / 2, "font-size": 1.3 * r }, zone.name));
       }
+      // Only a sealed zone's gate changes a plan (deliveries hand over there), so only it is drawn.
+      if (zone.status === "sealed" && zone.gate) {
+        const gate = marker("gate", p(zone.gate.coordinates), r, { class: "gate", dataset: { zone: zone.id } });
+        gate.append(s("title", {}, `${zone.name} · ${t("map.gate")}`));
+        zones.append(this.clickable(gate, () => openZone(zone)));
+      }
     }
     const lines = s("g", { class: "lines" });
     for (const [requestId, live] of store.assignments) {
@@ -262,7 +291,9 @@ export class MapView {
         lines.append(s("line", { class: `assignment a-${a.state}`, x1, y1, x2, y2 }));
       }
     }
-    for (const planned of this.plan?.assignments || []) {
+    // A routes plan is drawn as its routes; its assignments would only repeat them as spokes.
+    const routes = this.plan?.routes;
+    for (const planned of routes ? [] : this.plan?.assignments || []) {
       const q = store.requests.get(planned.request_id);
       if (!q) continue;
       for (const id of planned.responder_ids) {
@@ -272,6 +303,12 @@ export class MapView {
         const [x2, y2] = p(who.location.coordinates);
         lines.append(s("line", { class: "plan", x1, y1, x2, y2, dataset: { request: q.id } }));
       }
+    }
+    const pickups = s("g", { class: "pickups" });
+    for (const point of store.pickups) {
+      const node = marker("cross", p(point.location.coordinates), r, { class: "pickup", dataset: { id: point.id } });
+      node.append(s("title", {}, pickupText(point)));
+      pickups.append(node);
     }
     const responders = s("g", { class: "responders" });
     for (const who of store.responders.values()) {
@@ -296,8 +333,30 @@ export class MapView {
       node.append(s("title", {}, `${label("urgency", q.urgency)} · ${label("state", q.state)}`));
       requests.append(this.clickable(node, () => openRequest(q.id)));
     }
-    svg.append(places, zones, lines, responders, requests);
+    // Pickup points lie under the zones: a zone over one stays clickable, and its fill still
+    // shows the point through it.
+    svg.append(places, pickups, zones, lines, this.drawRoutes(routes || [], r), responders, requests);
     if (this.draft) svg.append(this.drawDraft(r));
+  }
+
+  // Each route from its responder's base through its stops in order, stops numbered.
+  drawRoutes(routes, r) {
+    const p = this.project;
+    const group = s("g", { class: "routes" });
+    routes.forEach((route, n) => {
+      const colour = ROUTE_COLOURS[n % ROUTE_COLOURS.length];
+      const base = store.responders.get(route.responder_id)?.location.coordinates;
+      const path = [...(base ? [base] : []), ...route.stops.map((stop) => [stop.lon, stop.lat])].map(p);
+      const line = s("polyline", { class: "route", stroke: colour, points: path.map((c) => c.join(",")).join(" "), dataset: { responder: route.responder_id } });
+      line.append(s("title", {}, store.responders.get(route.responder_id)?.name ?? route.responder_id));
+      group.append(line);
+      route.stops.forEach((stop, k) => {
+        const [x, y] = p([stop.lon, stop.lat]);
+        group.append(s("circle", { class: `route-stop st-${stop.kind}`, cx: x, cy: y, r: 0.6 * r, stroke: colour }));
+        group.append(s("text", { class: "route-number", x: x + r, y: y - r / 2, fill: colour, "font-size": 1.1 * r }, String(k + 1)));
+      });
+    });
+    return group;
   }
 
   drawDraft(r) {
@@ -324,6 +383,8 @@ function legend() {
     item("circle", label("urgency", "normal"), { fill: URGENCY_COLOUR.normal }),
     ...Object.entries(KIND_SHAPE).map(([kind, shape]) => item(shape, label("kind", kind), { fill: "#2e7d32" })),
     ...ZONE_STATUSES.map((status) => item("square", label("zone", status), { class: `zone z-${status}` })),
+    item("cross", t("map.pickup"), { class: "pickup" }),
+    item("gate", t("map.gate"), { class: "gate" }),
     h("li", { class: "swatches" }, [
       h("span", { class: "sw low" }), "<50%", h("span", { class: "sw mid" }), "≥50%", h("span", { class: "sw full" }), "100%"]),
   ]);

@@ -11,6 +11,7 @@ export const store = {
   streets: [],
   categories: new Map(),
   zones: [], // every zone of the dispatcher's communities, in force or not
+  pickups: [], // active pickup points of the dispatcher's communities
   responders: new Map(),
   requests: new Map(),
   assignments: new Map(), // request id -> assignments
@@ -38,7 +39,7 @@ export async function loadWorld() {
   store.grids = grids;
   store.streets = streets;
   store.categories = new Map(categories.map((c) => [c.code, c]));
-  await Promise.all([loadResponders(), loadRequests(), loadLoad(), loadZones()]);
+  await Promise.all([loadResponders(), loadRequests(), loadLoad(), loadZones(), loadPickups()]);
 }
 
 // Reads of one list may overlap (an event arrives while a screen reloads it): only the read
@@ -64,6 +65,16 @@ export async function loadZones() {
     zones.push(...(await listAll("/v1/zones", { community_id: community.id })));
   }
   if (latest()) store.zones = zones;
+}
+
+// Retired points are left out: a plan still names them, but nobody collects there any more.
+export async function loadPickups() {
+  const latest = startRead("pickups");
+  const pickups = [];
+  for (const community of store.communities) {
+    pickups.push(...(await listAll("/v1/pickup-points", { community_id: community.id, active: true })));
+  }
+  if (latest()) store.pickups = pickups;
 }
 
 export async function loadResponders() {

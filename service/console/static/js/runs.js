@@ -1,18 +1,21 @@
-// Batch runs: start a preview over a scope, watch its progress, review the plan on the map
-// and as tables (each unassigned request with its reason and remedy), then commit or discard.
+// Batch runs: start a preview over a scope (an assignment run, or a routes run that plans
+// deliveries as routes through pickup points), watch its progress, review the plan on the map
+// and as tables (each unassigned request with its reason and remedy; a routes plan's stops per
+// responder), then commit or discard.
 import { ApiError, api, download, listAll, openStream } from "./api.js";
 import { toast } from "./app.js";
-import { clear, h, select } from "./dom.js";
+import { clear, h, s, select } from "./dom.js";
 import { label, t, when } from "./i18n.js";
-import { MapView } from "./map.js";
+import { MapView, ROUTE_COLOURS } from "./map.js";
 import { categoryName } from "./queue.js";
-import { changed, gridName, loadLoad, loadRequests, store } from "./store.js";
+import { changed, gridName, loadLoad, loadPickups, loadRequests, store, zoneName } from "./store.js";
 
 export const listens = ["runs"];
 const OPEN_RUN_STATES = ["queued", "running", "succeeded"];
 // A discarded preview stays in the service (there is nothing to delete); this tab hides it.
 const DISCARDED = "wushe.console.discarded";
-const state = { scopeType: "community", scopeId: "", limit: 5, run: null, plan: null, commit: null, error: "" };
+const RUN_KINDS = ["assign", "routes"];
+const state = { kind: "assign", scopeType: "community", scopeId: "", limit: 5, run: null, plan: null, commit: null, error: "" };
 let section = null;
 let stream = null;
 let planMap = null;
@@ -46,7 +49,7 @@ function pendingList() {
   return h("div", { class: "card" }, [
     h("h3", {}, t("runs.recent")),
     h("ul", { id: "pending-runs" }, pendingRuns.slice(0, 10).map((run) => h("li", {}, [
-      `${when(run.created_at)} · ${scopeName(run)} · ${label("state", run.state)} `,
+      `${when(run.created_at)} · ${label("runkind", run.kind)} · ${scopeName(run)} · ${label("state", run.state)} `,
       h("button", { type: "button", class: "secondary", onclick: () => openRun(run) }, t("runs.open")),
     ]))),
   ]);
@@ -99,7 +102,7 @@ async function startRun() {
   try {
     state.run = await api("/v1/dispatch-runs", {
       method: "POST",
-      body: { scope: { type: state.scopeType, id: state.scopeId }, mode: "preview", time_limit_s: Number(state.limit) },
+      body: { scope: { type: state.scopeType, id: state.scopeId }, kind: state.kind, mode: "preview", time_limit_s: Number(state.limit) },
     });
   } catch (error) {
     state.error = error.message;
@@ -118,6 +121,11 @@ async function commit() {
     await loadRequests();
     await loadLoad(store.loadDay);
     changed("requests");
+    if (state.plan?.routes) {
+      // A routes commit took its boxes from the pickup points' stock.
+      await loadPickups();
+      changed("pickups");
+    }
   } catch (error) {
     state.error = error instanceof ApiError ? error.message : String(error);
   }
@@ -185,6 +193,40 @@ function planTables(plan) {
   ];
 }
 
+// Where a stop is: a pickup point by name, a zone's gate, or the door of the requests dropped there.
+function stopPlace(stop) {
+  if (stop.kind === "pickup") {
+    return store.pickups.find((point) => point.id === stop.place_id)?.name ?? stop.place_id.slice(0, 8);
+  }
+  if (stop.kind === "gate_drop" || stop.kind === "gate_pickup") return `${zoneName(stop.place_id)} · ${t("map.gate")}`;
+  return `${t("stop.door")}: ${stop.request_ids.map(requestText).join("；")}`;
+}
+
+function itemsText(items) {
+  return Object.entries(items).map(([code, boxes]) => `${categoryName(code)} × ${boxes}`).join("、");
+}
+
+// A routes plan: per responder, its stops in order, coloured like its line on the map.
+function routesList(routes) {
+  return [
+    h("h3", {}, `${t("runs.routes")} (${routes.length})`),
+    h("div", { class: "routes-list", id: "plan-routes" }, routes.map((route, n) => h("div", {
+      class: "card route-card", dataset: { responder: route.responder_id },
+    }, [
+      h("h4", {}, [
+        s("svg", { viewBox: "0 0 20 10", width: 20, height: 10 },
+          s("line", { x1: 0, y1: 5, x2: 20, y2: 5, stroke: ROUTE_COLOURS[n % ROUTE_COLOURS.length], "stroke-width": 4 })),
+        names([route.responder_id]),
+      ]),
+      h("div", { class: "hint" }, `${when(route.start)} – ${when(route.end, { date: false })} · ${(route.distance_m / 1000).toFixed(1)} km · ${route.duration_min} ${t("runs.minutes")}`),
+      h("ol", {}, route.stops.map((stop) => h("li", { dataset: { kind: stop.kind } }, [
+        h("span", { class: "stop-kind" }, label("stop", stop.kind)),
+        ` · ${stopPlace(stop)} · ${when(stop.arrival, { date: false })} · ${itemsText(stop.items)}`,
+      ]))),
+    ]))),
+  ];
+}
+
 // The plan's exports: a spreadsheet, a map file and the printable route sheets.
 function exportsBar(runId) {
   const save = (tail, filename) => () => download(`/v1/dispatch-runs/${runId}/${tail}`, filename).catch((error) => {
@@ -213,6 +255,8 @@ function commitResult(result) {
 function draw() {
   if (!section || section.hidden) return;
   const form = h("form", { class: "filters", id: "run-form", onsubmit: (e) => { e.preventDefault(); startRun(); } }, [
+    h("label", {}, [t("runs.kind"), select({ id: "run-kind", onchange: (e) => (state.kind = e.target.value) },
+      RUN_KINDS.map((kind) => [kind, label("runkind", kind)]), state.kind)]),
     h("label", {}, [t("common.scope"), select({ id: "run-scope-type", onchange: (e) => {
       state.scopeType = e.target.value;
       state.scopeId = scopeOptions()[0]?.[0] ?? "";
@@ -229,7 +273,9 @@ function draw() {
   if (state.run) parts.push(progress(state.run));
   const holder = h("div", { class: "map-holder small" });
   if (state.plan) {
-    parts.push(h("h3", {}, t("runs.plan")), exportsBar(state.run.id), holder, ...planTables(state.plan));
+    parts.push(h("h3", {}, t("runs.plan")), exportsBar(state.run.id), holder);
+    if (state.plan.routes) parts.push(...routesList(state.plan.routes));
+    parts.push(...planTables(state.plan));
     if (!state.commit && state.run.state === "succeeded") {
       parts.push(h("div", { class: "row" }, [
         h("button", { type: "button", id: "run-commit", onclick: commit }, t("runs.commit")),

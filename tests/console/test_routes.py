@@ -137,6 +137,7 @@ def test_a_routes_preview_is_listed_and_drawn_per_responder_then_committed(
     # One line per route, starting at its responder's base; a marker per stop.
     assert page.locator("#plan-map polyline.route").count() == len(routes)
     assert page.locator("#plan-map .route-stop").count() == sum(len(r["stops"]) for r in routes)
+    assert page.locator("#plan-map .route-stop title").first.text_content().startswith("1. ")
     first = page.locator("#plan-map polyline.route").first.get_attribute("points").split(" ")
     assert len(first) == 1 + len(routes[0]["stops"])
     assert page.locator("#plan-map line.plan").count() == 0

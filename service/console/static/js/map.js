@@ -7,7 +7,7 @@
 // the corners of a new zone instead.
 import { openGrid, openRequest, openResponder, openZone } from "./details.js";
 import { clear, h, s } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { label, t, when } from "./i18n.js";
 import { categoryName } from "./queue.js";
 import { store } from "./store.js";
 
@@ -352,7 +352,9 @@ export class MapView {
       group.append(line);
       route.stops.forEach((stop, k) => {
         const [x, y] = p([stop.lon, stop.lat]);
-        group.append(s("circle", { class: `route-stop st-${stop.kind}`, cx: x, cy: y, r: 0.6 * r, stroke: colour }));
+        const node = s("circle", { class: `route-stop st-${stop.kind}`, cx: x, cy: y, r: 0.6 * r, stroke: colour });
+        node.append(s("title", {}, `${k + 1}. ${label("stop", stop.kind)} · ${when(stop.arrival, { date: false })}`));
+        group.append(node);
         group.append(s("text", { class: "route-number", x: x + r, y: y - r / 2, fill: colour, "font-size": 1.1 * r }, String(k + 1)));
       });
     });

@@ -17,7 +17,7 @@ from typing import Any
 EARTH_RADIUS_M = 6_371_000.0
 RESTRICTED = {"sealed", "controlled"}
 REASONS = {"no_stock", "stock_taken", "no_cleared_responder", "capacity",
-           "deadline_too_early", "no_time_left"}
+           "deadline_too_early", "out_of_reach", "no_time_left"}
 
 
 @dataclasses.dataclass(frozen=True)

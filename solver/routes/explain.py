@@ -2,8 +2,15 @@
 
 The checks run in the order a dispatcher would fix things: stock, zone clearance, vehicle
 capacity, the deadline against everyone's shift (the earliest anyone eligible could reach
-the pickup point while it is open and then the door), and last "everyone who could was
-already booked". The first that fails is the reason; the remedy is computed from the data.
+the pickup point while it is open and then the door), whether any single responder could
+make the delivery at all from an empty route (`reach.py`: fetch, door window, back within
+shift and route limit, with the boxes aboard), and last "everyone who could was already
+booked". The first that fails is the reason; the remedy is computed from the data.
+
+Reasons fall in two classes. INFEASIBLE: the order could not be delivered even if it were
+the only one (no stock anywhere, nobody cleared, too heavy, too early, out of reach).
+NOT_FITTED: it could be, alone, but the plan gave what it needs to other orders (the stock
+went to more urgent or earlier orders, or every responder who could was booked).
 """
 
 from __future__ import annotations
@@ -13,8 +20,12 @@ import numpy as np
 from solver.routes.plan import Unserved
 from solver.routes.prepare import Prepared
 from solver.routes.problem import RESTRICTED
+from solver.routes.reach import Fleet
 
 INF = 10**9
+INFEASIBLE = ("no_stock", "no_cleared_responder", "capacity", "deadline_too_early",
+              "out_of_reach")
+NOT_FITTED = ("stock_taken", "no_time_left")
 
 
 def clock(minute: int) -> str:
@@ -35,11 +46,12 @@ def explain(prep: Prepared, served: set[str]) -> list[Unserved]:
     speed = np.array([v.speed_kmh for v in pb.vehicles], dtype=np.float64)
     shift = np.array([v.shift for v in pb.vehicles], dtype=np.int64).reshape(-1, 2)
     cap = np.array([v.capacity for v in pb.vehicles], dtype=np.int64)
+    fleet = Fleet(prep)
     out = []
     for i, d in enumerate(dl):
         if d.id in served:
             continue
-        out.append(_one(prep, i, task_of.get(i), zone_at, speed, shift, cap, earliest))
+        out.append(_one(prep, i, task_of.get(i), zone_at, speed, shift, cap, earliest, fleet))
     return sorted(out, key=lambda u: u.delivery_id)
 
 
@@ -54,7 +66,16 @@ def _from_base(prep, point, speed):
     return prep.from_base[point]
 
 
-def _one(prep, i, task, zone_at, speed, shift, cap, earliest) -> Unserved:
+def _out_of_reach(d, pickup_ids: str) -> Unserved:
+    return Unserved(d.id, "out_of_reach",
+                    f"No single responder who may carry it can fetch it at {pickup_ids}, "
+                    f"reach the door by {clock(d.window[1])} and be back within their shift "
+                    "and route limit, even with nothing else to do.",
+                    "extend the deadline or a shift or route limit, or add a responder "
+                    f"based nearer {d.building_id or d.id}")
+
+
+def _one(prep, i, task, zone_at, speed, shift, cap, earliest, fleet) -> Unserved:
     pb = prep.problem
     d = pb.deliveries[i]
     nv = len(pb.vehicles)
@@ -76,6 +97,16 @@ def _one(prep, i, task, zone_at, speed, shift, cap, earliest) -> Unserved:
                             "no change of deadline helps: no pickup point holding it is open "
                             "during a shift" if soonest >= INF
                             else f"move the deadline to {clock(soonest)} or later")
+        zi = zone_at[d.zone_id] if restricted else None
+        door = prep.places.add(d.location)  # already known: returns its index
+        pids = {p.id: k for k, p in enumerate(pb.pickup_points)}
+        if restricted and not fleet.cleared(zi).any():
+            return Unserved(d.id, "no_cleared_responder",
+                            f"No responder is cleared for {zone.status} zone {zone.id}.",
+                            f"clear a responder for zone {zone.id}")
+        if not any(fleet.can_deliver(pids[p.id], door, d.window, d.service_minutes, d.boxes,
+                                     zi, handoff) for p in holders):
+            return _out_of_reach(d, " or ".join(p.id for p in holders[:3]))
         return Unserved(d.id, "stock_taken",
                         f"The '{d.item}' at pickup points that could reach the door by "
                         f"{clock(d.window[1])} went to more urgent or earlier orders.",
@@ -90,21 +121,25 @@ def _one(prep, i, task, zone_at, speed, shift, cap, earliest) -> Unserved:
                         f"No responder is cleared for {zone.status} zone {zone.id}.",
                         f"clear a responder for zone {zone.id}")
     last = cleared if restricted else np.ones(nv, dtype=bool)
-    if not (cap[last] >= task.boxes).any():
+    if not (cap[last] >= d.boxes).any():
         return Unserved(d.id, "capacity",
-                        f"The stop's {task.boxes} boxes are more than any responder who may "
+                        f"The order's {d.boxes} boxes are more than any responder who may "
                         f"carry them holds (largest: {int(cap[last].max())}).",
-                        f"send a responder carrying {task.boxes} boxes, or split the order")
-    if task.id not in earliest:
-        earliest[task.id] = _earliest(prep, task, handoff, cleared, last, speed, shift)
-    door_at = earliest[task.id]
-    if door_at > task.window[1]:
+                        f"send a responder carrying {d.boxes} boxes, or split the order")
+    key = (task.id, d.window[0], d.service_minutes)
+    if key not in earliest:
+        earliest[key] = _earliest(prep, task, d, handoff, cleared, last, speed, shift)
+    door_at = earliest[key]
+    if door_at > d.window[1]:
         when = "never" if door_at >= INF else clock(door_at)
         return Unserved(d.id, "deadline_too_early",
-                        f"The deadline {clock(task.window[1])} is too early for anyone's "
+                        f"The deadline {clock(d.window[1])} is too early for anyone's "
                         f"shift: the earliest arrival is {when}.",
                         "no change of deadline helps: no shift reaches the door" if
                         door_at >= INF else f"move the deadline to {clock(door_at)} or later")
+    if not fleet.can_deliver(task.pickup, task.door, d.window, d.service_minutes, d.boxes,
+                             task.zone, task.handoff):
+        return _out_of_reach(d, pb.pickup_points[task.pickup].id)
     near = prep.places.metres(prep.base, np.full(nv, task.door))
     near = np.where(last, near, np.inf)
     return Unserved(d.id, "no_time_left",
@@ -137,7 +172,7 @@ def _soonest_from(prep, i, holders) -> int:
     return best
 
 
-def _earliest(prep, task, handoff, cleared, last, speed, shift) -> int:
+def _earliest(prep, task, d, handoff, cleared, last, speed, shift) -> int:
     """Earliest door arrival by anyone allowed, each starting at their shift start and
     back at their route end by its close; INF when nobody can."""
     pb = prep.problem
@@ -155,7 +190,7 @@ def _earliest(prep, task, handoff, cleared, last, speed, shift) -> int:
         door = start + _minutes(prep, gate, task.door, speed)
     else:
         door = leave + _minutes(prep, pick, task.door, speed)
-    door = np.maximum(door, task.window[0])
-    home = door + task.service + _minutes(prep, task.door, prep.end, speed)
+    door = np.maximum(door, d.window[0])
+    home = door + d.service_minutes + _minutes(prep, task.door, prep.end, speed)
     door = np.where(last & (home <= shift[:, 1]) & (door < INF), door, INF)
     return int(door.min()) if len(door) else INF

@@ -1,5 +1,6 @@
 """`solve_routes(problem, time_limit, seed) -> RoutePlan`: prepare, decompose, route each
-part (in parallel processes), cut back one-legged handoffs, re-time, explain, assemble.
+part (in parallel processes), cut back one-legged handoffs, re-time, repair (insert what
+the parts left, `repair.py`), explain, assemble.
 
 Handoffs are planned in two stages. Stage A routes the second legs (gate -> door) on the
 responders cleared for gated zones, each leg picking up at the gate no earlier than the
@@ -11,7 +12,9 @@ precedence holds by construction. A first leg stage B drops takes its second leg
 
 Determinism: each part's search stops on a solution count sized from the nominal budget
 and the part's size, never on the clock; the wall-clock limit (twice the nominal share) is
-only a safety net for a machine more than about twice slower than a quiet one.
+only a safety net for a machine more than about twice slower than a quiet one. The repair
+has REPAIR_SHARE of the limit to itself (taken off both the nominal budget and the clock)
+and is deterministic too unless it runs out of that time.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import numpy as np
 
 from solver.routes import model
 from solver.routes.decompose import decompose
-from solver.routes.explain import explain
+from solver.routes.explain import NOT_FITTED, explain
 from solver.routes.plan import Route, RoutePlan, Stop
 from solver.routes.prepare import Prepared, prepare
 from solver.routes.problem import RoutesProblem
+from solver.routes.repair import repair
 
 PART_SIZE = 40            # jobs per routing model, at least ...
 PART_SIZE_MAX = 160       # ... and at most, growing with the time per job:
@@ -37,6 +41,7 @@ GLS_RATE = 60_000          # GLS steps per second on a model of n tasks: GLS_RAT
 LOAD_ALLOWANCE = 2.0      # wall-clock safety net: this many times the nominal share
 PREPARE_S_PER_DELIVERY = 1.5e-4  # stock pre-pass and parts: nominal seconds
 HANDOFF_SLACK = 30        # minutes between the earliest possible gate arrival and a 2nd leg
+REPAIR_SHARE = 0.06       # of the time limit, kept for serving what the parts left
 KINDS = {model.PICKUP: "pickup", model.DELIVER: "deliver", model.GATE_DROP: "gate_drop",
          model.GATE_PICKUP: "gate_pickup"}
 
@@ -136,9 +141,11 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     pb = problem
     prep = prepare(problem)
     reserve = 0.2 + 1.2e-4 * len(problem.deliveries)  # re-timing, explaining, the plan
-    deadline = started + time_limit - reserve
+    repair_s = REPAIR_SHARE * time_limit
+    deadline = started + time_limit - reserve - repair_s
     # nominal: what the search may do follows from the limit and the size, not the clock
-    budget = max(0.1, time_limit - reserve - PREPARE_S_PER_DELIVERY * len(problem.deliveries))
+    budget = max(0.1, time_limit - reserve - repair_s
+                 - PREPARE_S_PER_DELIVERY * len(problem.deliveries))
     handoff = [t for t in prep.tasks if t.handoff]
     n_jobs = len(prep.tasks) + len(handoff)
     if part_size is None:
@@ -172,9 +179,12 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     free = [v for v in range(len(pb.vehicles)) if v not in routes]
     routes.update(_stage(prep, jobs_b, free, max(0.1, budget - budget_a), workers,
                          part_size, deadline))
+    # repair: what the parts left goes into the cheapest place of any route that holds it
+    routes = repair(prep, _settle(prep, routes), started + time_limit - reserve)
     plan_routes = _finish(prep, routes)
     served = {o for r in plan_routes for s in r.stops if s.kind == "deliver" for o in s.orders}
     unserved = explain(prep, served)
+    not_fitted = sum(u.reason in NOT_FITTED for u in unserved)
     dist = [r.distance_m for r in plan_routes]
     figures = {"deliveries": len(problem.deliveries), "served": len(served),
                "on_time": len(served), "total_distance_m": int(sum(dist)),
@@ -182,14 +192,27 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
                "longest_route_min": int(max((r.duration_min for r in plan_routes),
                                             default=0)),
                "routes": len(plan_routes), "tasks": len(prep.tasks),
-               "handoff_tasks": len(handoff)}
+               "handoff_tasks": len(handoff), "feasible": len(served) + not_fitted}
     return RoutePlan(status="feasible", time_s=round(_time.perf_counter() - started, 3),
                      routes=tuple(plan_routes), unserved=tuple(unserved), figures=figures)
 
 
 def _finish(prep: Prepared, routes: dict) -> list[Route]:
+    timed = _timed(prep, routes)
+    return [_route(prep, v, timed[v]) for v in sorted(timed)]
+
+
+def _settle(prep: Prepared, routes: dict) -> dict[int, list[model.Visit]]:
+    """`routes` as `_finish` keeps them, each visit's time its service start (START: the
+    departure, END: the arrival)."""
+    return {v: [model.Visit(x.kind, x.task, int(start)) for x, start, _ in r]
+            for v, r in _timed(prep, routes).items()}
+
+
+def _timed(prep: Prepared, routes: dict) -> dict[int, list]:
     """Cut one-legged handoffs, re-time every route (earliest starts, never before the
-    model's), drop whatever a re-timing would break (rare: rounding), then build stops."""
+    model's), drop whatever a re-timing would break (rare: rounding): per vehicle
+    [(visit, service start, arrival)]."""
     pb = prep.problem
     tasks = prep.tasks
     routes = {v: list(r) for v, r in routes.items() if len(r) > 2}
@@ -218,7 +241,7 @@ def _finish(prep: Prepared, routes: dict) -> list[Route]:
             break
         routes = {v: [x for x in r if x.task not in bad] for v, r in routes.items()}
         routes = {v: r for v, r in routes.items() if len(r) > 2}
-    return [_route(prep, v, timed[v]) for v in sorted(routes)]
+    return timed
 
 
 def _place(prep: Prepared, x) -> int:

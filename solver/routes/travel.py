@@ -47,6 +47,15 @@ class Places:
             return self._metres[self._matrix_row[ia], self._matrix_row[ib]]
         return geo.distance_m(self.xy[ia, 0], self.xy[ia, 1], self.xy[ib, 0], self.xy[ib, 1])
 
+    def both(self, ia: np.ndarray, ib: np.ndarray, speed_kmh: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """`metres(ia, ib)` and `minutes(ia, ib, speed_kmh)` from one distance lookup."""
+        m = self.metres(ia, ib)
+        if self._minutes is not None:
+            return m, self._minutes[self._matrix_row[np.asarray(ia)],
+                                    self._matrix_row[np.asarray(ib)]]
+        return m, geo.travel_minutes(m, speed_kmh)
+
     def minutes(self, ia: np.ndarray, ib: np.ndarray, speed_kmh: float) -> np.ndarray:
         """Whole travel minutes (the matrix's, else metres at `speed_kmh`, rounded up)."""
         if self._minutes is not None:

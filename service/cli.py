@@ -1,4 +1,4 @@
-"""The ``wushe`` command: serve, migrate, demo, create-key.
+"""The ``wushe`` command: serve, migrate, demo, create-key, worker, import, dispatch-run.
 
 Errors are plain messages on stderr with a non-zero exit; nothing is written on bad input.
 """
@@ -162,7 +162,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     intake.add_argument("file", help="a .csv, .geojson or .json file")
     intake.add_argument("--community", required=True, help="community code")
+    batch = commands.add_parser(
+        "dispatch-run",
+        help="start a batch dispatch run (a district's is split into parts over the workers)",
+    )
+    batch.add_argument(
+        "--scope", required=True, help="district:ID-OR-CODE (or street:, community:, grid:)"
+    )
+    batch.add_argument("--mode", choices=["preview", "commit"], default="preview")
+    batch.add_argument("--time-limit", type=int, default=10, help="seconds per part")
+    batch.add_argument(
+        "--follow", action="store_true", help="show progress until the run ends, then a summary"
+    )
     return parser
+
+
+def _dispatch_run(scope: str, mode: str, time_limit: int, show: bool) -> int:
+    """Exit 0 when the run ended well (or was started, without --follow on PostgreSQL), 1 when
+    it failed or was cancelled, 2 (CliError) when the scope or the run is refused."""
+    from service.runs import follow, jobs
+
+    _migrate()
+    try:
+        run_id = follow.start(scope, mode, time_limit)
+    except follow.BadScope as exc:
+        raise CliError(str(exc)) from None
+    if not show and jobs.engine_name() == "procrastinate":
+        print(f"run {run_id} queued; `wushe worker` processes execute it")
+        return 0
+    # on SQLite the run executes in this process: it is followed (quietly) to its end
+    snap = follow.follow(run_id, show=show)
+    jobs.wait_local()
+    return 0 if snap["state"] in ("succeeded", "committed") else 1
 
 
 def _rotate_data_key() -> int:
@@ -258,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"re-encrypted {_rotate_data_key()} notes with the first key")
         elif args.command == "import":
             return _import(args.file, args.community)
+        elif args.command == "dispatch-run":
+            return _dispatch_run(args.scope, args.mode, args.time_limit, args.follow)
         elif args.command == "create-key":
             _migrate()
             secret = _issue_key(

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
     # A batch run over a whole scope plans at most this many pending requests (413 beyond).
     runs_max_requests: int = Field(default=10_000, ge=1)
+    # City scale (service.runs.split): independent parts of a run are packed together while
+    # the packed part holds at most this many pending requests; 0: every part on its own.
+    runs_part_requests: int = Field(default=100, ge=0)
     # wushe purge: personal data of work closed this many days ago is cleared.
     retention_days: int = Field(default=180, ge=0)
     # Bulk intake (POST /v1/requests/import, wushe import): rows and bytes per file.

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from service.types import utcnow
 
 log = logging.getLogger(__name__)
 WRITE_RETRY_S = 1.0
+T = TypeVar("T")
 
 
 def max_attempts() -> int:
@@ -52,6 +53,11 @@ def execute(run_id: str, stop: threading.Event | None = None) -> str:
         return state
     kind = _kind(run_id)
     try:
+        if kind == "assign":
+            from service.runs import parts
+
+            if parts.split_run(run_id):
+                return "running"  # its parts are jobs now; the last to finish ends the run
         problem, ctx_origin, considered, not_open = _load(run_id, kind)
         if kind == "routes":
             from service.runs import routing
@@ -72,7 +78,7 @@ def execute(run_id: str, stop: threading.Event | None = None) -> str:
     return state
 
 
-def _when_reachable(write: Callable[[], str]) -> str:
+def _when_reachable(write: Callable[[], T]) -> T:
     """Run the final ``write``, waiting out a database outage for up to WUSHE_RUNS_STALE_S.
 
     The plan was expensive and is only in memory: a database that is restarting should not
@@ -213,7 +219,11 @@ def _solve(
     stop: threading.Event,
     considered: int,
     solve: Callable[..., Any] | None = None,
+    *,
+    stamp: Callable[[Session], bool] | None = None,
 ) -> Any:
+    """Solve with a heartbeat thread beside; ``stamp`` (a part's) replaces the run's own
+    heartbeat and progress: it stamps and says whether to go on."""
     with _tx() as session:
         run = repo.get_run(session, run_id)
         assert run is not None
@@ -231,6 +241,10 @@ def _solve(
         while not done.wait(settings.runs_heartbeat_s):
             try:
                 with _tx() as session:
+                    if stamp is not None:
+                        if not stamp(session):
+                            stop.set()
+                        continue
                     progress = dict(latest)
                     alive = repo.touch(session, run_id, utcnow(), progress=progress)
                     if not alive or repo.cancel_requested(session, run_id):
@@ -268,35 +282,45 @@ def _finish(run_id: str, body: dict[str, Any], origin: datetime, not_open: list[
         if run is None or run.state != "running":
             return run.state if run is not None else "missing"  # taken over meanwhile
         body["origin"] = origin.isoformat()
-        body["unassigned"] += [
-            {
-                "request_id": rid,
-                "reason": "not_open",
-                "message": "The request was no longer submitted when the run started.",
-                "remedy": "nothing to do unless it is re-opened",
-            }
-            for rid in not_open
-        ]
-        body["commit"] = None
-        run.plan = body
-        run.progress = {
-            **(run.progress or {}),
-            "best_objective": body["objective"],
-            "bound": body["bound"],
-        }
-        run.heartbeat_at = utcnow()
-        end(
-            session,
-            run,
-            "cancelled" if run.cancel_requested else "succeeded",
-            run.heartbeat_at,
-            status=body["status"],
-            objective=body["objective"],
-            bound=body["bound"],
-            assigned=sum(1 for a in body["assignments"] if not a.get("fixed")),
-            unassigned=len(body["unassigned"]),
-        )
+        body["unassigned"] += not_open_entries(not_open)
+        close_with_plan(session, run, body)
         return run.state
+
+
+def not_open_entries(request_ids: list[str]) -> list[dict[str, str]]:
+    """Unassigned entries for named requests that were no longer open when loaded."""
+    return [
+        {
+            "request_id": rid,
+            "reason": "not_open",
+            "message": "The request was no longer submitted when the run started.",
+            "remedy": "nothing to do unless it is re-opened",
+        }
+        for rid in request_ids
+    ]
+
+
+def close_with_plan(session: Session, run: DispatchRun, body: dict[str, Any]) -> None:
+    """End a running ``run`` with its plan: succeeded, or cancelled if asked to stop."""
+    body["commit"] = None
+    run.plan = body
+    run.progress = {
+        **(run.progress or {}),
+        "best_objective": body["objective"],
+        "bound": body["bound"],
+    }
+    run.heartbeat_at = utcnow()
+    end(
+        session,
+        run,
+        "cancelled" if run.cancel_requested else "succeeded",
+        run.heartbeat_at,
+        status=body["status"],
+        objective=body["objective"],
+        bound=body["bound"],
+        assigned=sum(1 for a in body["assignments"] if not a.get("fixed")),
+        unassigned=len(body["unassigned"]),
+    )
 
 
 def _give_back(run_id: str, error: str) -> bool:

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "dispatch_runs"
 EXECUTE = "wushe.execute_run"
+EXECUTE_PART = "wushe.execute_part"
 LOCAL_WORKERS = 2
 RETRY_WAIT_S = 2
 # A worker that stopped without being told to (it lost the database) starts again after this.
@@ -61,6 +62,18 @@ def enqueue(session: Session, run_id: str) -> None:
 
     def submit(_session: Session) -> None:
         _local_submit(run_id)
+
+    sa_event.listen(session, "after_commit", submit, once=True)
+
+
+def enqueue_part(session: Session, part_id: str) -> None:
+    """Hand a part of a split run (service.runs.parts) to the engine, atomically with it."""
+    if engine_name() == "procrastinate":
+        _defer(session, part_id, EXECUTE_PART)
+        return
+
+    def submit(_session: Session) -> None:
+        _local_submit_part(part_id)
 
     sa_event.listen(session, "after_commit", submit, once=True)
 
@@ -111,15 +124,40 @@ def _local_execute(run_id: str, delay: float) -> None:
         _local_stops.pop(run_id, None)
 
 
+def _local_submit_part(part_id: str, delay: float = 0.0) -> None:
+    _local_pool().submit(_local_execute_part, part_id, delay)
+
+
+def _local_execute_part(part_id: str, delay: float) -> None:
+    from service.runs import parts
+
+    if delay:
+        threading.Event().wait(delay)
+    try:
+        parts.execute_part(part_id)
+    except parts.RetryPart:
+        _local_submit_part(part_id, RETRY_WAIT_S)
+    except Exception:
+        log.exception("dispatch run part %s: unexpected failure", part_id)
+
+
 def wait_local(timeout: float = 60.0) -> None:
     """Tests: wait until every run handed to the local pool so far has finished."""
     global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        done = threading.Event()
-        threading.Thread(target=lambda: (pool.shutdown(wait=True), done.set())).start()
-        done.wait(timeout)
+    import time
+
+    deadline = time.monotonic() + timeout
+    # a run that splits submits its parts from inside the pool: drain until nothing is left
+    while True:
+        with _pool_lock:
+            pool, _pool = _pool, None
+        if pool is None:
+            return
+        closer = threading.Thread(target=pool.shutdown, kwargs={"wait": True}, daemon=True)
+        closer.start()
+        closer.join(max(0.0, deadline - time.monotonic()))
+        if closer.is_alive():
+            return
 
 
 def resume() -> list[str]:
@@ -129,19 +167,28 @@ def resume() -> list[str]:
     run belonged to a process that is gone: queued again (attempts stay counted). Queued
     runs are submitted; finished commit-mode runs whose commit never happened are committed.
     """
+    from service.runs import parts
     from service.runs import repository as repo
     from service.types import utcnow
 
     with executor._tx() as session:
         for run in repo.runs_in(session, ["running"]):
-            executor._requeue_lost(session, run, utcnow())
+            if not repo.has_parts(session, run.id):  # a split run goes on through its parts
+                executor._requeue_lost(session, run, utcnow())
+        for part in repo.parts_in(session, ["running"]):
+            run = repo.get_run(session, part.run_id, lock=True)
+            if run is not None:
+                parts.requeue_lost(session, run, part, utcnow())
         queued = [r.id for r in repo.runs_in(session, ["queued"])]
+    queued_parts = parts.queued_part_ids()
     pending_commits = executor.pending_commits()
     for run_id in queued:
         _local_submit(run_id)
+    for part_id in queued_parts:
+        _local_submit_part(part_id)
     for run_id in pending_commits:
         _local_pool().submit(executor.auto_commit, run_id)
-    return queued + pending_commits
+    return queued + queued_parts + pending_commits
 
 
 @asynccontextmanager
@@ -174,11 +221,21 @@ def _conninfo() -> str:
 @lru_cache
 def get_app():  # type: ignore[no-untyped-def]
     """The procrastinate App on the service's database, with the run task and the sweeper."""
+    return _build_app(_conninfo())
+
+
+@lru_cache
+def _defer_app(conninfo: str):  # type: ignore[no-untyped-def]
+    """An App never opened, for deferring on a session's own connection: inside a worker
+    (a run splitting into parts) the worker's App is open in async mode and cannot use a
+    plain connection."""
+    return _build_app(conninfo)
+
+
+def _build_app(conninfo: str):  # type: ignore[no-untyped-def]
     import procrastinate
 
-    app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=_conninfo()),
-    )
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
 
     @app.task(
         name=EXECUTE,
@@ -192,6 +249,18 @@ def get_app():  # type: ignore[no-untyped-def]
         # apply as in the API process.
         executor.execute(run_id)
 
+    @app.task(
+        name=EXECUTE_PART,
+        queue=QUEUE,
+        retry=procrastinate.RetryStrategy(
+            max_attempts=get_settings().runs_max_attempts, wait=RETRY_WAIT_S
+        ),
+    )
+    def execute_part(part_id: str) -> None:
+        from service.runs import parts
+
+        parts.execute_part(part_id)
+
     @app.periodic(cron="* * * * *", periodic_id="wushe.sweep_runs")
     @app.task(name="wushe.sweep_runs", queue=QUEUE, queueing_lock="wushe.sweep_runs")
     async def sweep_runs(timestamp: int) -> None:
@@ -201,15 +270,20 @@ def get_app():  # type: ignore[no-untyped-def]
     return app
 
 
-def _defer(session: Session, run_id: str) -> None:
+def _defer(session: Session, job_id: str, task_name: str = EXECUTE) -> None:
     import procrastinate.exceptions
 
-    task = get_app().tasks[EXECUTE]
+    task = _defer_app(_conninfo()).tasks[task_name]
     raw = session.connection().connection.driver_connection
+    kwargs = {_ARG[task_name]: job_id}
     try:
-        task.configure(connection=raw, queueing_lock=run_id).defer(run_id=run_id)
+        task.configure(connection=raw, queueing_lock=job_id).defer(**kwargs)
     except procrastinate.exceptions.AlreadyEnqueued:
-        pass  # a job for this run is already waiting
+        pass  # a job for this run (or part) is already waiting
+
+
+# the argument each job task takes: the run or the part it executes
+_ARG = {EXECUTE: "run_id", EXECUTE_PART: "part_id"}
 
 
 def worker_timing() -> dict[str, float]:
@@ -234,8 +308,11 @@ async def sweep_async(app: Any) -> list[str]:
     4. finished jobs older than WUSHE_RUNS_JOB_RETENTION_H are deleted.
     The database work of the service runs in threads; nothing blocks the worker's loop.
     """
+    from service.runs import parts
+
     settings = get_settings()
     requeued = await asyncio.to_thread(executor.lose_stale)
+    requeued += await asyncio.to_thread(parts.lose_stale)
     pending = await asyncio.to_thread(executor.pending_commits, settings.runs_stale_s)
     for run_id in pending:
         await asyncio.to_thread(executor.auto_commit, run_id)
@@ -257,12 +334,19 @@ async def sweep_async(app: Any) -> list[str]:
 async def _end_stalled_jobs(app: Any, stale_s: float) -> list[int]:
     from procrastinate.jobs import Status
 
+    from service.runs import parts
+
     ended = []
-    stalled = await app.job_manager.get_stalled_jobs(
-        queue=QUEUE, task_name=EXECUTE, seconds_since_heartbeat=stale_s
-    )
+    stalled = []
+    for task_name in (EXECUTE, EXECUTE_PART):
+        stalled += await app.job_manager.get_stalled_jobs(
+            queue=QUEUE, task_name=task_name, seconds_since_heartbeat=stale_s
+        )
     for job in stalled:
-        state = await asyncio.to_thread(executor.state_of, str(job.task_kwargs.get("run_id")))
+        if job.task_name == EXECUTE_PART:  # a part's job: the part's state
+            state = await asyncio.to_thread(parts.part_state, str(job.task_kwargs["part_id"]))
+        else:
+            state = await asyncio.to_thread(executor.state_of, str(job.task_kwargs.get("run_id")))
         if state == "running":
             continue
         status = Status.SUCCEEDED if state in ("succeeded", "committed") else Status.FAILED
@@ -277,20 +361,31 @@ async def _end_stalled_jobs(app: Any, stale_s: float) -> list[int]:
 
 
 async def _defer_missing(app: Any) -> list[str]:
+    """Give every queued run, and every queued part, a job if it has none waiting."""
+    from service.runs import parts
+
+    deferred = await _defer_missing_of(app, EXECUTE, executor.queued_run_ids)
+    deferred += await _defer_missing_of(app, EXECUTE_PART, parts.queued_part_ids)
+    return deferred
+
+
+async def _defer_missing_of(app: Any, task_name: str, queued_ids: Any) -> list[str]:
     import procrastinate.exceptions
 
+    arg = _ARG[task_name]
     covered = set()
     for status in ("todo", "doing"):
-        for job in await app.job_manager.list_jobs_async(queue=QUEUE, task=EXECUTE, status=status):
-            covered.add(job.task_kwargs.get("run_id"))
-    queued = await asyncio.to_thread(executor.queued_run_ids)
+        jobs = await app.job_manager.list_jobs_async(queue=QUEUE, task=task_name, status=status)
+        covered.update(job.task_kwargs.get(arg) for job in jobs)
+    queued = await asyncio.to_thread(queued_ids)
     deferred = []
-    for run_id in queued:
-        if run_id in covered:
+    for job_id in queued:
+        if job_id in covered:
             continue
         try:
-            await app.tasks[EXECUTE].configure(queueing_lock=run_id).defer_async(run_id=run_id)
-            deferred.append(run_id)
+            task = app.tasks[task_name].configure(queueing_lock=job_id)
+            await task.defer_async(**{arg: job_id})
+            deferred.append(job_id)
         except procrastinate.exceptions.AlreadyEnqueued:
             pass  # deferred meanwhile
     return deferred
@@ -342,8 +437,10 @@ def run_worker(concurrency: int = 1) -> None:
                     break
                 log.exception("the batch-run worker lost the database")
             if not stopping.is_set():
-                log.warning("the batch-run worker stopped by itself; starting again in %ss",
-                            WORKER_RESTART_S)
+                log.warning(
+                    "the batch-run worker stopped by itself; starting again in %ss",
+                    WORKER_RESTART_S,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), WORKER_RESTART_S)
 
@@ -355,7 +452,9 @@ async def _work_once(app: Any, concurrency: int, stopping: asyncio.Event) -> Non
         await sweep_async(app)
         worker = asyncio.create_task(
             app.run_worker_async(
-                queues=[QUEUE], concurrency=concurrency, install_signal_handlers=False,
+                queues=[QUEUE],
+                concurrency=concurrency,
+                install_signal_handlers=False,
                 **worker_timing(),
             )
         )

@@ -3,14 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
 from service.models_base import Entity
 from service.types import UTCDateTime
 
-SCOPE_TYPES = ("grid", "community", "street")
+SCOPE_TYPES = ("grid", "community", "street", "district")
 MODES = ("preview", "commit")
 # assign: who does which request (solver.solve); routes: delivery routes (solver.routes).
 KINDS = ("assign", "routes")
@@ -59,3 +59,33 @@ class DispatchRunCommunity(Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("dispatch_run.id"), primary_key=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("community.id"), primary_key=True)
+
+
+PART_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+class DispatchRunPart(Entity, Base):
+    """One independent part of a run split for city scale (service.runs.parts): its own job,
+    attempts and heartbeat; its plan is merged into the run's when the last part finishes."""
+
+    __tablename__ = "dispatch_run_part"
+    __table_args__ = (UniqueConstraint("run_id", "index", name="uq_dispatch_run_part_index"),)
+    audit_masked = frozenset({"plan", "request_ids"})
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("dispatch_run.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    community_ids: Mapped[list[Any]] = mapped_column(JSON)
+    # The run's open requests of these communities when the run was split.
+    request_ids: Mapped[list[Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    # host:pid of the process that ran the latest attempt
+    worker: Mapped[str | None] = mapped_column(String(200))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def audit_scope(self) -> str | None:
+        return self.community_ids[0] if self.community_ids else None

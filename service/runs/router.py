@@ -28,7 +28,9 @@ class RunStreamResponse(StreamingResponse):
 def create_dispatch_run(
     session: SessionDep, principal: Dispatcher, body: schemas.RunCreate, response: Response
 ) -> schemas.RunOut:
-    """Start a run over a grid, community or street; it executes off the request path.
+    """Start a run over a grid, community, street or district; it executes off the request
+    path. A run over several streets is planned as independent parts, in parallel over the
+    job engine's workers; its progress counts parts done and requests planned.
 
     `mode=preview` leaves a plan to read and commit; `mode=commit` applies it when done.
     """
@@ -107,7 +109,8 @@ def commit_dispatch_run(
 
 @router.delete("/dispatch-runs/{run_id}", responses=responses(*COMMON, NotFound, Conflict))
 def cancel_dispatch_run(session: SessionDep, principal: Dispatcher, run_id: str) -> schemas.RunOut:
-    """Stop the run: the solver stops, the best plan so far is kept (state `cancelled`)."""
+    """Stop the run: the solver stops, the best plan so far is kept (state `cancelled`).
+    A run split into parts stops every part and keeps no plan (a part's would be half)."""
     return runs.run_out(runs.cancel_run(session, principal, run_id))
 
 

@@ -11,7 +11,7 @@ MAX_TIME_LIMIT_S = 300
 
 
 class RunScope(StrictModel):
-    type: Literal["grid", "community", "street"]
+    type: Literal["grid", "community", "street", "district"]
     id: str = Field(min_length=1, max_length=36)
 
 
@@ -35,6 +35,9 @@ class RunProgress(OutModel):
     bound: float | None = None
     parts_done: int | None = None
     parts_total: int | None = None
+    requests_planned: int | None = Field(
+        default=None, description="requests of the parts finished so far (a split run)"
+    )
 
 
 class RunOut(OutModel):

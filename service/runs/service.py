@@ -51,7 +51,10 @@ def _scope_communities(
         grid = repo.grid(session, scope.id)
         ids = [grid.community_id] if grid is not None and principal.sees(grid.community_id) else []
     else:
-        ids = repo.communities_of_street(session, scope.id)
+        if scope.type == "street":
+            ids = repo.communities_of_street(session, scope.id)
+        else:
+            ids = repo.communities_of_district(session, scope.id)
         if not all(principal.sees(c) for c in ids):
             ids = []
     if not ids:
@@ -171,7 +174,10 @@ def cancel_run(session: Session, principal: Principal, run_id: str) -> DispatchR
     if run.state == "queued":
         end(session, run, "cancelled", utcnow())
     elif run.state == "running":
-        run.cancel_requested = True
+        from service.runs import parts
+
+        if not parts.cancel(session, run):
+            run.cancel_requested = True
     else:
         raise Conflict(f"The run is {run.state}; only a queued or running run can be cancelled.")
     session.flush()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -417,3 +418,66 @@ def test_a_worker_killed_mid_part_leaves_it_to_the_other(
         select(Assignment.request_id, func.count()).group_by(Assignment.request_id)
     ).all()
     assert len(per_request) == 4 and all(n == 1 for _, n in per_request)
+
+
+def test_a_part_lost_after_its_last_attempt_fails_the_run(
+    client, session, world, unpacked, monkeypatch
+):
+    """A part whose worker died on its last attempt: the sweep fails the part and the run
+    with the part's reason; the other part is dropped and nothing is committed."""
+    _district(client, session, world)
+    monkeypatch.setattr(jobs, "_local_submit_part", lambda part_id, delay=0.0: None)
+    if BACKEND == "postgresql":
+        monkeypatch.setattr(jobs, "enqueue_part", lambda session, part_id: None)
+        monkeypatch.setattr(run_parts, "queued_part_ids", list)
+    run = _start(client, world.admin, world.district_id, mode="commit")
+    finish(client, world.admin, run["id"])
+    first, second = _parts(session, run["id"])
+    first.state, first.attempts, first.worker = "running", get_settings().runs_max_attempts, "x:1"
+    first.heartbeat_at = first.created_at - timedelta(minutes=5)
+    session.commit()
+    assert run_parts.lose_stale() == []
+    done = finish(client, world.admin, run["id"])
+    assert done["state"] == "failed" and done["has_plan"] is False
+    assert done["error"].startswith("part 0 failed: gave up after") and "lost" in done["error"]
+    assert [p.state for p in _parts(session, run["id"])] == ["failed", "cancelled"]
+    assert session.scalar(select(func.count()).select_from(Assignment)) == 0
+
+
+def test_follow_draws_a_bar_in_place_on_a_terminal(monkeypatch):
+    """On a TTY the line is redrawn with \\r (parts done of total, requests planned); the
+    summary follows on its own line."""
+    import io
+
+    from service.runs import follow
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    snaps = iter(
+        {
+            "state": state,
+            "phase": "solving",
+            "progress": {
+                "parts_total": 2,
+                "parts_done": done,
+                "requests_considered": 4,
+                "requests_planned": 2 * done,
+            },
+            "error": None,
+            "assigned": 4,
+            "unassigned": 0,
+            "objective": 12.0 if state == "succeeded" else None,
+            "offered": None,
+        }
+        for state, done in [("running", 0), ("running", 1), ("succeeded", 2)]
+    )
+    out = Terminal()
+    monkeypatch.setattr(follow, "POLL_S", 0)
+    last = follow.follow("r1", out, read=lambda _id: next(snaps))
+    text = out.getvalue()
+    assert last["state"] == "succeeded"
+    assert text.count("\r") == 3 and "parts 1/2, requests planned 2/4" in text
+    assert "[" + "#" * follow.BAR + "] parts 2/2" in text
+    assert text.endswith("run r1 succeeded; assigned 4, unassigned 0; objective 12; 2 parts\n")

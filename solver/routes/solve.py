@@ -180,7 +180,10 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     routes.update(_stage(prep, jobs_b, free, max(0.1, budget - budget_a), workers,
                          part_size, deadline))
     # repair: what the parts left goes into the cheapest place of any route that holds it
-    routes = repair(prep, _settle(prep, routes), started + time_limit - reserve)
+    settled = _settle(prep, routes)
+    placed = sum(len(prep.tasks[x.task].orders) for r in settled.values() for x in r
+                 if x.kind == model.DELIVER)
+    routes = repair(prep, settled, started + time_limit - reserve)
     plan_routes = _finish(prep, routes)
     served = {o for r in plan_routes for s in r.stops if s.kind == "deliver" for o in s.orders}
     unserved = explain(prep, served)
@@ -192,7 +195,8 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
                "longest_route_min": int(max((r.duration_min for r in plan_routes),
                                             default=0)),
                "routes": len(plan_routes), "tasks": len(prep.tasks),
-               "handoff_tasks": len(handoff), "feasible": len(served) + not_fitted}
+               "handoff_tasks": len(handoff), "feasible": len(served) + not_fitted,
+               "repaired": len(served) - placed}
     return RoutePlan(status="feasible", time_s=round(_time.perf_counter() - started, 3),
                      routes=tuple(plan_routes), unserved=tuple(unserved), figures=figures)
 

@@ -34,6 +34,7 @@ from solver.routes.reach import INF, Fleet, Leg
 NEAR_ROUTES = 24     # busy routes tried per leftover pair, nearest to its drop first
 NEAR_IDLE = 8        # unused responders tried per leftover pair, nearest first
 FULL_CHECKS = 16     # candidates re-timed in full per pair, cheapest first
+WIDE_CHECKS = 64     # the same on the second pass, over every route that may take the pair
 FIRST_LEGS = 4       # a handoff's first-leg places tried for a second leg, cheapest first
 
 
@@ -53,6 +54,8 @@ class _Repair:
         self.prep = prep
         self.fleet = Fleet(prep)
         self.routes = {v: list(r) for v, r in routes.items() if len(r) > 2}
+        self.wide = False                      # second pass: every route, not the nearest
+        self.served_orders: set[int] = set()   # orders placed here
         self.drop_end: dict[int, int] = {}     # handoff task -> drop start + gate service
         self.pick_start: dict[int, int] = {}   # handoff task -> gate pickup start
         self._tables: dict[int, tuple] = {}    # vehicle -> its route's `_table`
@@ -178,7 +181,8 @@ class _Repair:
         closest = np.full(len(allowed), np.inf)
         np.minimum.at(closest, owner, prep.places.metres(near, np.full(len(near), d.point)))
         busy = ok[np.isfinite(closest[ok])]
-        ranked = [int(v) for v in busy[np.lexsort((busy, closest[busy]))][:NEAR_ROUTES]]
+        ranked = [int(v) for v in busy[np.lexsort((busy, closest[busy]))][
+            :None if self.wide else NEAR_ROUTES]]
         idle = [int(v) for v in ok if v not in self.routes]
         if idle:
             dist = prep.places.metres(prep.base[idle], np.full(len(idle), d.point))
@@ -233,7 +237,8 @@ class _Repair:
         alone = Leg(pn.point, (pn.lo, pn.hi), pn.service, dn.point, (dn.lo, dn.hi), dn.service,
                     pn.load)
         allowed = allowed & self.fleet.leg_ok(alone, allowed)
-        for _, v, i, j in self._candidates(pn, dn, allowed, skip)[:FULL_CHECKS]:
+        checks = WIDE_CHECKS if self.wide else FULL_CHECKS
+        for _, v, i, j in self._candidates(pn, dn, allowed, skip)[:checks]:
             r = list(self.routes[v][1:-1]) if v in self.routes else []
             r.insert(j - 1, d)
             r.insert(i - 1, p)
@@ -257,6 +262,12 @@ class _Repair:
 
     def serve(self, task: Task) -> bool:
         """Put `task` into the plan (both legs of a handoff), or leave the plan as it was."""
+        if self._serve(task):
+            self.served_orders.update(task.orders)
+            return True
+        return False
+
+    def _serve(self, task: Task) -> bool:
         fleet = self.fleet
         pb = self.prep.problem
         everyone = np.ones(len(pb.vehicles), dtype=bool)
@@ -311,29 +322,43 @@ def repair(prep: Prepared, routes: dict[int, list[Visit]], deadline: float
            ) -> dict[int, list[Visit]]:
     """`routes` (per vehicle, START and END included, times = service starts) with every
     leftover task that fits inserted; tasks split per order may be added to `prep.tasks`.
-    Stops at `deadline` (perf_counter seconds)."""
+    A first pass tries the nearest routes; what it cannot place is tried again on every
+    route that may take it. Stops at `deadline` (perf_counter seconds)."""
     rep = _Repair(prep, routes)
     done = {x.task for r in rep.routes.values() for x in r if x.kind == model.DELIVER}
     left = [t for t in prep.tasks if t.id not in done]
     left.sort(key=lambda t: (-t.tier, t.window[1], t.id))
-    dl = prep.problem.deliveries
-    for task in left:
-        if _clock.perf_counter() > deadline:
-            break
-        if rep.feasible(task) and rep.serve(task):
-            continue
-        if len(task.orders) == 1:
-            continue
-        for i in task.orders:   # the stop fits nowhere whole: its orders one by one
-            if _clock.perf_counter() > deadline:
-                break
-            d = dl[i]
-            one = dataclasses.replace(
-                task, id=len(prep.tasks), orders=[i], boxes=d.boxes, window=d.window,
-                service=d.service_minutes, tier=TIER[d.urgency],
-                counts=tuple(int(k == TIER[d.urgency]) for k in range(3)))
-            if rep.feasible(one):
-                prep.tasks.append(one)
-                if not rep.serve(one):
-                    prep.tasks.pop()
+    for wide in (False, True):
+        rep.wide = wide
+        left = [t for t in left if not _place(rep, t, deadline)]
     return rep.routes
+
+
+def _place(rep: _Repair, task: Task, deadline: float) -> bool:
+    """Serve `task` whole, else as many of its orders as fit one by one; False if some
+    order of it is still unserved (or the deadline passed)."""
+    prep = rep.prep
+    if _clock.perf_counter() > deadline:
+        return False
+    whole = not rep.served_orders.intersection(task.orders)
+    if whole and rep.feasible(task) and rep.serve(task):
+        return True
+    if len(task.orders) == 1:
+        return False
+    dl = prep.problem.deliveries
+    placed = True
+    for i in task.orders:   # the stop fits nowhere whole: its orders one by one
+        if i in rep.served_orders:
+            continue
+        if _clock.perf_counter() > deadline:
+            return False
+        d = dl[i]
+        one = dataclasses.replace(
+            task, id=len(prep.tasks), orders=[i], boxes=d.boxes, window=d.window,
+            service=d.service_minutes, tier=TIER[d.urgency],
+            counts=tuple(int(k == TIER[d.urgency]) for k in range(3)))
+        prep.tasks.append(one)
+        if not (rep.feasible(one) and rep.serve(one)):
+            prep.tasks.pop()
+            placed = False
+    return placed

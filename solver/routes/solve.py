@@ -182,6 +182,7 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
                          part_size, deadline))
     # repair: what the parts left goes into the cheapest place of any route that holds it
     settled = _settle(prep, routes)
+    n_tasks = len(prep.tasks)  # the repair may add single-order tasks split off a stop
     placed = sum(len(prep.tasks[x.task].orders) for r in settled.values() for x in r
                  if x.kind == model.DELIVER)
     routes = repair(prep, settled, started + time_limit - reserve)
@@ -195,7 +196,7 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
                "longest_route_m": int(max(dist, default=0)),
                "longest_route_min": int(max((r.duration_min for r in plan_routes),
                                             default=0)),
-               "routes": len(plan_routes), "tasks": len(prep.tasks),
+               "routes": len(plan_routes), "tasks": n_tasks,
                "handoff_tasks": len(handoff), "feasible": len(served) + not_fitted,
                "repaired": len(served) - placed}
     return RoutePlan(status="feasible", time_s=round(_time.perf_counter() - started, 3),

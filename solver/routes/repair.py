@@ -4,9 +4,12 @@ The parts are solved apart, so a delivery can be left over while a responder of 
 part (or one no part used) could still fit it in: the parts split stranded it. After the
 parts merge, each leftover task, most urgent and earliest deadline first, goes into the
 cheapest position (added metres) of the nearest routes that may take it, or into a new
-route of a responder no part used. A handoff's two legs go in together (pickup point ->
-gate on anyone, then gate -> door on a cleared responder, leaving the gate after the
-handover) or not at all. A task that fits nowhere whole is tried order by order.
+route of a responder no part used; what that leaves is tried again on every route that may
+take it. Only responders that could do the task alone are tried (`reach.py`). A handoff's
+two legs go in together (pickup point -> gate on anyone, then gate -> door on another,
+cleared responder, leaving the gate after the handover) or not at all. A task that fits
+nowhere whole is tried order by order. Nothing already planned is moved: a leftover that
+would need another order moved out of its way stays unserved (`no_time_left`).
 
 Every position is tested against the hard constraints: opening hours and windows (each
 route re-timed from its shift start, earliest starts, with the latest start each visit can

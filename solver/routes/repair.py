@@ -170,6 +170,15 @@ class _Repair:
         return out
 
     # --- insertion -----------------------------------------------------------------------
+    def _nearest(self, point: int, ok: np.ndarray) -> list[int]:
+        """The vehicles of `ok` with a route, by how near their route passes `point`."""
+        near = np.asarray(self.near_pt, dtype=np.int64)
+        owner = np.asarray(self.near_v, dtype=np.int64)
+        closest = np.full(len(self.prep.problem.vehicles), np.inf)
+        np.minimum.at(closest, owner, self.prep.places.metres(near, np.full(len(near), point)))
+        busy = ok[np.isfinite(closest[ok])]
+        return [int(v) for v in busy[np.lexsort((busy, closest[busy]))]]
+
     def _candidates(self, p: _Node, d: _Node, allowed: np.ndarray, skip: int | None):
         """(added metres, vehicle, gap of p, gap of d) for every position that keeps
         windows, loads and the shift end, on the nearest routes and unused responders."""
@@ -179,13 +188,7 @@ class _Repair:
             ok = ok[ok != skip]
         if not len(ok):
             return []
-        near = np.asarray(self.near_pt, dtype=np.int64)
-        owner = np.asarray(self.near_v, dtype=np.int64)
-        closest = np.full(len(allowed), np.inf)
-        np.minimum.at(closest, owner, prep.places.metres(near, np.full(len(near), d.point)))
-        busy = ok[np.isfinite(closest[ok])]
-        ranked = [int(v) for v in busy[np.lexsort((busy, closest[busy]))][
-            :None if self.wide else NEAR_ROUTES]]
+        ranked = self._nearest(d.point, ok)[:None if self.wide else NEAR_ROUTES]
         idle = [int(v) for v in ok if v not in self.routes]
         if idle:
             dist = prep.places.metres(prep.base[idle], np.full(len(idle), d.point))
@@ -320,13 +323,63 @@ class _Repair:
         return self.fleet.can_deliver(task.pickup, task.door, task.window, task.service,
                                       task.boxes, task.zone, task.handoff)
 
+    def make_room(self, task: Task, deadline: float) -> bool:
+        """Serve a direct `task` on one of the nearest routes that may take it by moving one
+        direct task of that route to another route; the plan unchanged if no such pair of
+        moves holds."""
+        if task.handoff or _clock.perf_counter() > deadline:
+            return False
+        prep = self.prep
+        everyone = np.ones(len(prep.problem.vehicles), dtype=bool)
+        p, d = Visit(model.PICKUP, task.id, 0), Visit(model.DELIVER, task.id, 0)
+        pn, dn = self._node(p), self._node(d)
+        alone = Leg(pn.point, (pn.lo, pn.hi), pn.service, dn.point, (dn.lo, dn.hi), dn.service,
+                    pn.load)
+        base = everyone if task.zone is None else self.fleet.cleared(task.zone)
+        allowed = base & self.fleet.leg_ok(alone, base)
+        for v in self._nearest(dn.point, np.flatnonzero(allowed))[:NEAR_ROUTES]:
+            kept = self.routes[v]
+            if any(x.kind in (model.GATE_DROP, model.GATE_PICKUP) for x in kept):
+                continue   # re-timing it would move a handover another route waits on
+            only = np.zeros(len(everyone), dtype=bool)
+            only[v] = True
+            movable = sorted({x.task for x in kept[1:-1] if x.kind == model.DELIVER
+                              and not prep.tasks[x.task].handoff})
+            for q in movable:
+                if _clock.perf_counter() > deadline:
+                    return False
+                without = self._schedule(v, [x for x in kept[1:-1] if x.task != q])
+                if without is None:
+                    continue
+                self.routes[v] = without
+                self._tables.pop(v, None)
+                room = next(self._options(p, d, only), None)
+                moved = None
+                if room is not None:
+                    self.routes[v] = room[1]
+                    self._tables.pop(v, None)
+                    t = prep.tasks[q]
+                    moved = next(self._options(
+                        Visit(model.PICKUP, q, 0), Visit(model.DELIVER, q, 0),
+                        everyone if t.zone is None else self.fleet.cleared(t.zone), skip=v),
+                        None)
+                self.routes[v] = kept
+                self._tables.pop(v, None)
+                if moved is not None:
+                    self._commit(*room)
+                    self._commit(*moved)
+                    self.served_orders.update(task.orders)
+                    return True
+        return False
+
 
 def repair(prep: Prepared, routes: dict[int, list[Visit]], deadline: float
            ) -> dict[int, list[Visit]]:
     """`routes` (per vehicle, START and END included, times = service starts) with every
     leftover task that fits inserted; tasks split per order may be added to `prep.tasks`.
     A first pass tries the nearest routes; what it cannot place is tried again on every
-    route that may take it. Stops at `deadline` (perf_counter seconds)."""
+    route that may take it, and last by moving one stop of a nearby route elsewhere to make
+    room. Stops at `deadline` (perf_counter seconds)."""
     rep = _Repair(prep, routes)
     done = {x.task for r in rep.routes.values() for x in r if x.kind == model.DELIVER}
     left = [t for t in prep.tasks if t.id not in done]
@@ -334,6 +387,10 @@ def repair(prep: Prepared, routes: dict[int, list[Visit]], deadline: float
     for wide in (False, True):
         rep.wide = wide
         left = [t for t in left if not _place(rep, t, deadline)]
+    # last: a stop nothing can take as the routes stand, placed by moving one other stop
+    for t in left:
+        if not rep.served_orders.intersection(t.orders):
+            rep.make_room(t, deadline)
     return rep.routes
 
 

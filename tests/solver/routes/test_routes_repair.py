@@ -159,3 +159,17 @@ def test_solve_counts_feasible_deliveries():
     assert reasons(plan) == {"n1": "no_time_left", "n2": "no_time_left",
                              "far": "deadline_too_early"}
     assert plan["figures"]["feasible"] == 3
+
+
+def test_repair_moves_a_stop_to_make_room():
+    """Only "a" may enter the zone, and its route's stop q is due when the zone order z is:
+    q moves to "b" (who may not enter), and z goes on "a"."""
+    zones = [{"id": "Z", "status": "controlled"}]
+    d = problem([responder("a", zone_clearances=["Z"]), responder("b", 2500)], [pickup("P")],
+                [order("q", 2000, window=[600, 610]),
+                 order("z", 2000, 3000, window=[595, 605], zone_id="Z")], zones)
+    prep = prepare(RoutesProblem.from_dict(d))
+    plan = _plan(prep, repair(prep, {0: _route(prep, 0, "+q", "-q")}, FOREVER))
+    assert check(d, plan) == []
+    assert served(plan) == {"q", "z"}
+    assert {o for s in stops(plan, "b") for o in s["orders"]} == {"q"}

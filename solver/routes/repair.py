@@ -8,8 +8,9 @@ route of a responder no part used; what that leaves is tried again on every rout
 take it. Only responders that could do the task alone are tried (`reach.py`). A handoff's
 two legs go in together (pickup point -> gate on anyone, then gate -> door on another,
 cleared responder, leaving the gate after the handover) or not at all. A task that fits
-nowhere whole is tried order by order. Nothing already planned is moved: a leftover that
-would need another order moved out of its way stays unserved (`no_time_left`).
+nowhere whole is tried order by order. Last, a direct stop still left may go into a nearby
+route once one direct stop of that route (one without handovers) moves to another route;
+a leftover that would need more than that one move stays unserved (`no_time_left`).
 
 Every position is tested against the hard constraints: opening hours and windows (each
 route re-timed from its shift start, earliest starts, with the latest start each visit can

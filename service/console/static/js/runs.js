@@ -82,7 +82,10 @@ async function follow(runId) {
       params: { max_seconds: 300 },
       signal: stream.signal,
       onFrame(frame) {
-        state.run = JSON.parse(frame.data);
+        const run = JSON.parse(frame.data);
+        // A frame sent before a commit must not undo the commit's newer state.
+        if (state.run?.id === run.id && state.run.state === "committed") return;
+        state.run = run;
         draw();
       },
     });
@@ -114,6 +117,7 @@ async function startRun() {
 }
 
 async function commit() {
+  stream?.abort(); // the run is over; its stream has nothing newer to say
   try {
     state.commit = await api(`/v1/dispatch-runs/${state.run.id}/commit`, { method: "POST" });
     state.run = await api(`/v1/dispatch-runs/${state.run.id}`);

@@ -422,6 +422,9 @@ def run_worker(concurrency: int = 1) -> None:
         raise RuntimeError(
             "the worker runs on PostgreSQL; with SQLite, runs execute inside `wushe serve`"
         )
+    from service.logs import configure as configure_logging
+
+    configure_logging(get_settings().log_level)  # JSON lines, as the API process writes them
     app = get_app()
 
     async def work() -> None:

@@ -1,5 +1,10 @@
 """Starting runs and waiting for them through the API."""
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -40,3 +45,27 @@ def commit(client: TestClient, key: str, run_id: str) -> dict:
     response = client.post(f"/v1/dispatch-runs/{run_id}/commit", headers=headers(key))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def start_worker(database_url: str, **env: str) -> subprocess.Popen:
+    """A real `wushe worker` process (bench/slow_worker.py: SLOW_SOLVE_S delays its solves)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.slow_worker"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

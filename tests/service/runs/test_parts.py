@@ -1,14 +1,11 @@
 """City scale: a district run split into independent parts, parts as jobs over several worker
 processes, the plan as the union of the parts' plans, progress, the CLI."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -28,9 +25,8 @@ from tests.conftest import BACKEND
 from tests.service.conftest import Side, World, add_key, headers, table_counts
 from tests.service.dispatch.helpers import setup_category, submit
 from tests.service.requests.factory import make_responder
-from tests.service.runs.helpers import finish, plan
+from tests.service.runs.helpers import finish, plan, start_worker, stop_worker
 
-ROOT = Path(__file__).resolve().parents[3]
 pg_only = pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate needs PostgreSQL")
 
 
@@ -286,7 +282,7 @@ def test_cli_follows_a_district_run_to_its_end(
         code = main(["dispatch-run", "--scope", "district:D1", "--time-limit", "1", "--follow"])
     finally:
         if worker is not None:
-            _stop(worker)
+            stop_worker(worker)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "parts 2/2" in out and "requests planned 4/4" in out
@@ -310,29 +306,7 @@ def test_cli_bad_scope_exits_2_and_writes_nothing(
 
 
 def _worker(database_url: str, **env: str) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "WUSHE_RUNS_PART_REQUESTS": "0",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.slow_worker"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    return start_worker(database_url, WUSHE_RUNS_PART_REQUESTS="0", **env)
 
 
 def _wait(session, run_id: str, check_run, timeout: float = 90.0, seen=None) -> DispatchRun:
@@ -360,7 +334,7 @@ def test_two_worker_processes_share_the_parts(client, session, world, unpacked, 
         done = _wait(session, run["id"], lambda r: r.state in ("committed", "failed"))
     finally:
         for w in workers:
-            _stop(w)
+            stop_worker(w)
     assert done.state == "committed", done.error
     parts = _parts(session, run["id"])
     assert {p.worker.rsplit(":", 1)[1] for p in parts} == {str(w.pid) for w in workers}
@@ -403,9 +377,9 @@ def test_a_worker_killed_mid_part_leaves_it_to_the_other(
         jobs.sweep()  # what the workers' periodic sweep does every minute
         done = _wait(session, run["id"], lambda r: r.state in ("committed", "failed"), seen=seen)
     finally:
-        _stop(doomed)
+        stop_worker(doomed)
         if rescuer is not None:
-            _stop(rescuer)
+            stop_worker(rescuer)
     assert done.state == "committed", done.error
     parts = _parts(session, run["id"])
     assert all(p.worker.endswith(f":{rescuer.pid}") for p in parts)

@@ -1,13 +1,9 @@
 """procrastinate on PostgreSQL: jobs deferred with the run, a worker process runs them, and a
 worker killed mid-run leaves nothing half-written and the run is taken up again."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,27 +14,15 @@ from service.runs.models import DispatchRun
 from service.types import utcnow
 from tests.conftest import BACKEND
 from tests.service.dispatch.helpers import setup_category, submit, volunteer
-from tests.service.runs.helpers import start_run
+from tests.service.runs.helpers import start_run, start_worker, stop_worker
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="procrastinate needs PostgreSQL")
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
 def manual(client, world):
     setup_category(client, world)
     return world
-
-
-def _worker(database_url: str, **env: str) -> subprocess.Popen:
-    environment = {**os.environ, "DATABASE_URL": database_url, **env}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.slow_worker"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _wait_for(session, run_id: str, check, timeout: float = 60.0) -> DispatchRun:
@@ -50,16 +34,6 @@ def _wait_for(session, run_id: str, check, timeout: float = 60.0) -> DispatchRun
             return run
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} never got there: {run.state} {run.error}")
-
-
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 def test_the_job_is_deferred_in_the_transaction_that_records_the_run(client, session, manual):
@@ -77,11 +51,11 @@ def test_a_worker_process_executes_a_run(client, session, manual, database_url):
     volunteer(client, session, manual, manual.a)
     request = submit(client, manual.a)
     run = start_run(client, manual.a.dispatcher, manual.a, mode="commit")
-    worker = _worker(database_url)
+    worker = start_worker(database_url)
     try:
         done = _wait_for(session, run["id"], lambda r: r.state in ("committed", "failed"))
     finally:
-        _stop(worker)
+        stop_worker(worker)
     assert done.state == "committed" and done.attempts == 1
     offers = session.scalars(select(Assignment).where(Assignment.request_id == request["id"]))
     assert [a.state for a in offers] == ["offered"]
@@ -95,7 +69,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_the_run_completes(
     volunteer(client, session, manual, manual.a)
     submit(client, manual.a)
     run = start_run(client, manual.a.dispatcher, manual.a, mode="commit")
-    doomed = _worker(database_url, SLOW_SOLVE_S="120", WUSHE_RUNS_HEARTBEAT_S="0.2")
+    doomed = start_worker(database_url, SLOW_SOLVE_S="120", WUSHE_RUNS_HEARTBEAT_S="0.2")
     try:
         _wait_for(session, run["id"], lambda r: r.state == "running" and r.phase == "solving")
         time.sleep(0.5)
@@ -109,11 +83,11 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_the_run_completes(
     session.rollback()
     assert _jobs(session) == [("doing", run["id"])]
     time.sleep(1.5)
-    rescuer = _worker(database_url, WUSHE_RUNS_STALE_S="1", WUSHE_RUNS_HEARTBEAT_S="0.2")
+    rescuer = start_worker(database_url, WUSHE_RUNS_STALE_S="1", WUSHE_RUNS_HEARTBEAT_S="0.2")
     try:
         done = _wait_for(session, run["id"], lambda r: r.state in ("committed", "failed"))
     finally:
-        _stop(rescuer)
+        stop_worker(rescuer)
     assert done.state == "committed" and done.attempts == 2 and done.error.startswith("lost")
     assert session.scalar(select(func.count()).select_from(Assignment)) == 1
     # the dead worker's job does not linger in `doing`: procrastinate's stalled-job check

@@ -236,26 +236,17 @@ def _build_app(conninfo: str):  # type: ignore[no-untyped-def]
     import procrastinate
 
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo))
-
-    @app.task(
-        name=EXECUTE,
-        queue=QUEUE,
-        retry=procrastinate.RetryStrategy(
-            max_attempts=get_settings().runs_max_attempts, wait=RETRY_WAIT_S
-        ),
+    retry = procrastinate.RetryStrategy(
+        max_attempts=get_settings().runs_max_attempts, wait=RETRY_WAIT_S
     )
+
+    @app.task(name=EXECUTE, queue=QUEUE, retry=retry)
     def execute_run(run_id: str) -> None:
         # A worker runs sync tasks in threads; the run's own heartbeat and cancel check
         # apply as in the API process.
         executor.execute(run_id)
 
-    @app.task(
-        name=EXECUTE_PART,
-        queue=QUEUE,
-        retry=procrastinate.RetryStrategy(
-            max_attempts=get_settings().runs_max_attempts, wait=RETRY_WAIT_S
-        ),
-    )
+    @app.task(name=EXECUTE_PART, queue=QUEUE, retry=retry)
     def execute_part(part_id: str) -> None:
         from service.runs import parts
 

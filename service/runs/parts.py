@@ -251,18 +251,7 @@ def _give_back(part_id: str, error: str) -> bool:
         if run is None or part is None or part.state != "running":
             return False
         part.error = error
-        now = utcnow()
-        if run.state != "running" or run.cancel_requested:
-            _end_part(part, "cancelled", now)
-            if run.state == "running":
-                _progress(session, run, now)
-            return False
-        if part.attempts >= executor.max_attempts():
-            _fail(session, run, part, now, f"gave up after {part.attempts} attempts")
-            return False
-        part.state = "queued"
-        publish(session, run, "run.retrying", error=error, part=part.index)
-        return True
+        return _retry(session, run, part, utcnow())
 
 
 def lose_stale(now: datetime | None = None) -> list[str]:
@@ -285,12 +274,16 @@ def lose_stale(now: datetime | None = None) -> list[str]:
 def requeue_lost(session: Session, run: DispatchRun, part: DispatchRunPart, now: datetime) -> bool:
     beat = part.heartbeat_at.isoformat() if part.heartbeat_at else "-"
     part.error = f"lost: no heartbeat since {beat} ({part.worker})"
-    if run.state != "running":
+    return _retry(session, run, part, now)
+
+
+def _retry(session: Session, run: DispatchRun, part: DispatchRunPart, now: datetime) -> bool:
+    """A part that stopped unfinished (its error set): queued again (True), or cancelled
+    with its run, or failed with it after the last attempt."""
+    if run.state != "running" or run.cancel_requested:
         _end_part(part, "cancelled", now)
-        return False
-    if run.cancel_requested:
-        _end_part(part, "cancelled", now)
-        _progress(session, run, now)
+        if run.state == "running":
+            _progress(session, run, now)
         return False
     if part.attempts >= executor.max_attempts():
         _fail(session, run, part, now, f"gave up after {part.attempts} attempts")

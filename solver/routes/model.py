@@ -23,6 +23,16 @@ PICKUP, DELIVER, GATE_DROP, GATE_PICKUP, START, END = range(6)
 DIRECT, LEG_TO_GATE, LEG_FROM_GATE = range(3)  # a job is (task id, leg, gate lo, gate hi)
 FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
 OPERATORS_OFF: tuple[str, ...] = ()
+# moves left out of a descent that is short of time: from a good start (polishing) they
+# cost about a third of the descent's time for a small part of what it finds
+COSTLY_MOVES: tuple[str, ...] = (
+    "use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns",
+    "use_global_cheapest_insertion_visit_types_lns",
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_relocate_path_global_cheapest_insertion_insert_unperformed",
+    "use_relocate_expensive_chain", "use_exchange_subtrip", "use_relocate_subtrip",
+    "use_swap_active_chain", "use_shortest_path_swap_active", "use_shortest_path_two_opt",
+    "use_make_chain_inactive")
 DROP_UNIT = 10_000_000  # metres: dropping the lightest order costs more than any detour
 
 
@@ -46,10 +56,17 @@ def tier_weights(tasks) -> list[int]:
 
 
 def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_ids: list[int],
-               gls_solutions: int, time_cap_s: float) -> list[list[Visit]]:
+               gls_solutions: int, time_cap_s: float,
+               initial: list[list[tuple[int, bool]]] | None = None,
+               gls_cap_s: float | None = None,
+               moves_off: tuple[str, ...] = ()) -> list[list[Visit]]:
     """Routes (one visit list per vehicle of `vehicle_ids`, start and end included): cheapest
-    insertion, descent to a local optimum, then `gls_solutions` steps of guided local search
-    (0: none). Counts, not the clock, end each phase; `time_cap_s` is a safety net."""
+    insertion (or the `initial` routes: per vehicle, its visits in order as (index into
+    `jobs`, is the drop)), descent to a local optimum, then `gls_solutions` steps of guided
+    local search (0: none). Counts, not the clock, end each phase; `time_cap_s` is a safety
+    net, and the search starts no guided steps after `gls_cap_s` (default: the cap);
+    `moves_off` names move operators left out. From `initial` the result is never worse
+    than it (the search keeps the best)."""
     started = _clock.perf_counter()
     pb = prep.problem
     tasks = [prep.tasks[j[0]] for j in jobs]
@@ -76,7 +93,8 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
         node(int(prep.end[vehicle_ids[k]]), 0, v.shift, 0, END, -1)
     weights = tier_weights(tasks)
     pairs = []  # (pickup node, drop node, penalty, allowed vehicles or None)
-    for t, (_, leg, gate_lo, gate_hi) in zip(tasks, jobs, strict=True):
+    job_nodes = {}  # index into jobs -> (pickup node, drop node)
+    for j, (t, (_, leg, gate_lo, gate_hi)) in enumerate(zip(tasks, jobs, strict=True)):
         pp = pb.pickup_points[t.pickup]
         penalty = sum(c * w for c, w in zip(t.counts, weights, strict=True))
         cleared = None
@@ -96,6 +114,7 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
         else:
             d = node(int(t.door), t.service, t.window, -t.boxes, DELIVER, t.id)
         pairs.append((p, d, penalty, cleared))
+        job_nodes[j] = (p, d)
     n = len(point)
     pts = np.asarray(point, dtype=np.int64)
     uniq, pos = np.unique(pts, return_inverse=True)
@@ -156,13 +175,22 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION)
-    for name in OPERATORS_OFF:
+    for name in OPERATORS_OFF + moves_off:
         setattr(params.local_search_operators, name, pywrapcp.BOOL_FALSE)
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT)
     params.time_limit.FromMilliseconds(max(50, int(time_cap_s * 1000)))
-    solution = routing.SolveWithParameters(params)
-    left = time_cap_s - (_clock.perf_counter() - started)
+    if initial is None:
+        solution = routing.SolveWithParameters(params)
+    else:
+        routing.CloseModelWithParameters(params)
+        start = routing.ReadAssignmentFromRoutes(
+            [[manager.NodeToIndex(job_nodes[j][drop]) for j, drop in r] for r in initial],
+            True)
+        solution = None if start is None else routing.SolveFromAssignmentWithParameters(
+            start, params)
+    left = min(time_cap_s, time_cap_s if gls_cap_s is None else gls_cap_s) - (
+        _clock.perf_counter() - started)
     if solution is not None and gls_solutions > 0 and left > 0.05:
         params.local_search_metaheuristic = (
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)

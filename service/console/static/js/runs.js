@@ -119,8 +119,11 @@ async function startRun() {
 async function commit() {
   stream?.abort(); // the run is over; its stream has nothing newer to say
   try {
-    state.commit = await api(`/v1/dispatch-runs/${state.run.id}/commit`, { method: "POST" });
+    const result = await api(`/v1/dispatch-runs/${state.run.id}/commit`, { method: "POST" });
+    // The run's new state first: a redraw between the two calls (another panel's update)
+    // must not show the commit's result beside the run's old state.
     state.run = await api(`/v1/dispatch-runs/${state.run.id}`);
+    state.commit = result;
     toast(`${t("runs.committed")} ${state.commit.offered}`);
     await loadRequests();
     await loadLoad(store.loadDay);

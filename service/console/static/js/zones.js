@@ -34,10 +34,12 @@ function instant(value) {
   return `${value.length === 16 ? `${value}:00` : value}+08:00`;
 }
 
+// The outcome is shown only with the zones and requests it changed: a redraw in between (an
+// event arriving) would show it beside the old counts.
 async function afterChange(kind, title, retagged) {
-  result = { kind, title, lines: retagLines(retagged) };
   await loadZones();
   await loadRequests();
+  result = { kind, title, lines: retagLines(retagged) };
   changed("zones");
   changed("requests");
 }

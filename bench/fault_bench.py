@@ -121,7 +121,8 @@ async def _outage(
 
 def _check(fault: Fault, url: str) -> None:
     exceeded, doubled, problems = load_bench.check_invariants(url)
-    fault.caps_exceeded, fault.double_assigned, fault.invariant_problems = exceeded, doubled, problems
+    fault.caps_exceeded, fault.double_assigned = exceeded, doubled
+    fault.invariant_problems = problems
 
 
 def _start_worker(url: str, log: Any, solve_s: float) -> subprocess.Popen[bytes]:
@@ -366,7 +367,8 @@ def table(faults: list[Fault]) -> str:
             r = f.run
             run = (
                 f"{r['state']} after {r['attempts']} attempt(s); planned {r['planned']}, live"
-                f" offers {r['offered']}; final write {'waited' if r['final_write_waited'] else 'direct'};"
+                f" offers {r['offered']}; final write"
+                f" {'waited' if r['final_write_waited'] else 'direct'};"
                 f" next run {r.get('next_run')}"
             )
             live = "– | – | – | – | –"

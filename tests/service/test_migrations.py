@@ -12,7 +12,8 @@ from service.models import metadata
 def _diff(url: str) -> list:
     engine = make_engine(url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": include_name})
+        opts = {"compare_type": True, "include_name": include_name}
+        context = MigrationContext.configure(connection, opts=opts)
         diff = compare_metadata(context, metadata)
     engine.dispose()
     return diff

@@ -7,7 +7,8 @@ from service.openapi_dump import SPEC_PATH, render
 
 
 def test_committed_spec_matches_the_app():
-    """openapi/openapi.json is regenerated whenever the app changes (python -m service.openapi_dump)."""
+    """openapi/openapi.json is regenerated whenever the app changes
+    (python -m service.openapi_dump)."""
     assert SPEC_PATH.read_text(encoding="utf-8") == render()
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKEND
 from bench.private_pg import PrivatePostgres, binaries
+from tests.conftest import BACKEND
 
 
 @pytest.fixture

@@ -282,10 +282,19 @@ def _zones(session: Session, zone_ids: set[str]) -> list[dict[str, Any]]:
     return out
 
 
-def solve(problem: RoutesProblem, *, time_limit: float, seed: int, **_: Any) -> RoutePlan:
-    """The routing library with the executor's solver signature (it has no stop event or
-    progress callback: a cancelled routes run stops when its time limit is up)."""
-    return solve_routes(problem, time_limit=time_limit, seed=seed)
+def solve(
+    problem: RoutesProblem,
+    *,
+    time_limit: float,
+    seed: int,
+    stop: Any = None,
+    on_progress: Any = None,
+) -> RoutePlan:
+    """The routing library with the executor's solver signature: a cancelled routes run
+    stops its searches and keeps the routes they had."""
+    return solve_routes(
+        problem, time_limit=time_limit, seed=seed, stop=stop, on_progress=on_progress
+    )
 
 
 def plan_body(plan: RoutePlan, loaded: Loaded) -> dict[str, Any]:

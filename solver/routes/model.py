@@ -12,6 +12,7 @@ the tiers below (and any distance); the arc cost is metres.
 from __future__ import annotations
 
 import time as _clock
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,14 +64,17 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
                gls_solutions: int, time_cap_s: float,
                initial: list[list[tuple[int, bool]]] | None = None,
                gls_cap_s: float | None = None,
-               moves_off: tuple[str, ...] = ()) -> list[list[Visit]]:
+               moves_off: tuple[str, ...] = (),
+               stop: Callable[[], bool] | None = None) -> list[list[Visit]]:
     """Routes (one visit list per vehicle of `vehicle_ids`, start and end included): cheapest
     insertion (or the `initial` routes: per vehicle, its visits in order as (index into
     `jobs`, is the drop)), descent to a local optimum, then `gls_solutions` steps of guided
     local search (0: none). Counts, not the clock, end each phase; `time_cap_s` is a safety
     net, and the search starts no guided steps after `gls_cap_s` (default: the cap);
     `moves_off` names move operators left out. From `initial` the result is never worse
-    than it (the search keeps the best)."""
+    than it (the search keeps the best). When `stop()` turns true the search ends at its
+    next solution with the best it has, no guided search following; once it is true from
+    the start, the result is the insertion alone."""
     started = _clock.perf_counter()
     pb = prep.problem
     tasks = [prep.tasks[j[0]] for j in jobs]
@@ -176,6 +180,11 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
         routing.AddDisjunction([di], penalty // 2)
 
     # --- search ------------------------------------------------------------------------
+    if stop is not None:
+        def at_solution() -> None:
+            if stop():
+                routing.solver().FinishCurrentSearch()
+        routing.AddAtSolutionCallback(at_solution)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION)
@@ -184,6 +193,8 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT)
     params.time_limit.FromMilliseconds(max(50, int(time_cap_s * 1000)))
+    if stop is not None and stop():
+        params.solution_limit = 1  # stopped already: the first solution only
     if initial is None:
         solution = routing.SolveWithParameters(params)
     else:
@@ -195,7 +206,7 @@ def solve_part(prep: Prepared, jobs: list[tuple[int, int, int, int]], vehicle_id
             start, params)
     left = min(time_cap_s, time_cap_s if gls_cap_s is None else gls_cap_s) - (
         _clock.perf_counter() - started)
-    if solution is not None and gls_solutions > 0 and left > 0.05:
+    if solution is not None and gls_solutions > 0 and left > 0.05 and not (stop and stop()):
         params.local_search_metaheuristic = (
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
         params.solution_limit = gls_solutions

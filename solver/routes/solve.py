@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time as _time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -67,6 +69,17 @@ _PREP: Prepared | None = None  # shared with forked workers
 _LEFT = None  # polish: a shared Value, the cost of the groups not yet started
 _LEFT_WORKERS = 1
 _MOVES_OFF: tuple[str, ...] = ()  # polish: move operators left out this time
+_ASKED = None  # the caller's stop event, seen in this process only ...
+_STOP = None   # ... passed on to this fork-shared one, which the workers read
+
+
+def _stopped() -> bool:
+    """Whether the caller asked to stop (passed on to the workers when asked here)."""
+    if _ASKED is not None and _ASKED.is_set():
+        if _STOP is not None:
+            _STOP.set()
+        return True
+    return _STOP is not None and _STOP.is_set()
 
 
 def _work(job):
@@ -78,14 +91,15 @@ def _work(job):
             _LEFT.value -= cost
         cap, gls_cap, off = POLISH_STRETCH * share, share, _MOVES_OFF
     cap = min(cap, deadline - _time.perf_counter())
-    if initial is not None and cap < 0.05:
-        return None  # out of time before this group's turn: its routes stay as they are
+    if initial is not None and (cap < 0.05 or _stopped()):
+        return None  # out of time (or stopped) before this group's turn: its routes stay
     return model.solve_part(_PREP, jobs, vehicle_ids, steps, max(0.05, cap), initial, gls_cap,
-                            off)
+                            off, _stopped if _STOP is not None else None)
 
 
 def _pool(prep: Prepared, work: list, workers: int) -> list:
-    """`_work` over `work`, in `workers` forked processes (in this one if a single)."""
+    """`_work` over `work`, in `workers` forked processes (in this one if a single); a stop
+    asked meanwhile reaches the workers."""
     global _PREP
     _PREP = prep
     try:
@@ -93,7 +107,11 @@ def _pool(prep: Prepared, work: list, workers: int) -> list:
             return [_work(w) for w in work]
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers) as pool:
-            return pool.map(_work, work, chunksize=1)
+            pending = pool.map_async(_work, work, chunksize=1)
+            while not pending.ready():
+                pending.wait(0.1)
+                _stopped()
+            return pending.get()
     finally:
         _PREP = None
 
@@ -117,6 +135,8 @@ def _run(prep: Prepared, jobs: list, parts, budget_s: float, workers: int,
                      max(0.05, cap_s * workers * n / total), None, float("inf"), None))
     out = {}
     for (_, vids), routes in zip(parts, _pool(prep, work, workers), strict=True):
+        if routes is None:  # stopped before this part's turn
+            continue
         for v, visits in zip(vids, routes, strict=True):
             if len(visits) > 2:
                 out[v] = visits
@@ -166,6 +186,12 @@ def _polish(prep: Prepared, routes: dict, jobs: list, vehicles: list[int], worke
                 del out[v]
             out.update(fresh)
     return out
+
+
+def _tell(prep: Prepared, routes: dict, on_progress, phase: str) -> None:
+    if on_progress is not None:
+        on_progress({"phase": phase, "best_objective": float(sum(
+            polish.metres(prep, v, r) for v, r in routes.items()))})
 
 
 def _drops(routes: dict) -> set:
@@ -218,11 +244,28 @@ def _gate_ready(prep: Prepared, task, pool: list[int]) -> int:
 
 
 def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0, *,
-                 workers: int | None = None, part_size: int | None = None) -> RoutePlan:
+                 workers: int | None = None, part_size: int | None = None,
+                 stop: threading.Event | None = None,
+                 on_progress: Callable[[dict], None] | None = None) -> RoutePlan:
     """A feasible route plan; never raises on a timeout. `seed` is accepted for the common
     solver signature: the search has no random choices, so it does not change the plan
-    (see the module's note on determinism)."""
+    (see the module's note on determinism). Once `stop` is set the searches under way end
+    at their next solution and the parts not yet routed get their insertion only (no
+    search); nothing is polished or repaired (what is left is reported `no_time_left`).
+    `on_progress` hears {"phase", "best_objective"} (the routes' metres) after the parts
+    and the polish."""
     del seed
+    global _ASKED, _STOP
+    if stop is not None:
+        _ASKED, _STOP = stop, multiprocessing.get_context("fork").Event()
+    try:
+        return _solve(problem, time_limit, workers, part_size, on_progress)
+    finally:
+        _ASKED = _STOP = None
+
+
+def _solve(problem: RoutesProblem, time_limit: float, workers: int | None,
+           part_size: int | None, on_progress: Callable[[dict], None] | None) -> RoutePlan:
     started = _time.perf_counter()
     workers = workers or os.cpu_count() or 1
     pb = problem
@@ -272,15 +315,18 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     routes.update(_stage(prep, jobs_b, free, max(0.1, budget - budget_a), workers,
                          part_size, now + (1 - POLISH_SHARE * polishing) * (deadline - now),
                          gls=not polishing))
-    if polishing:
+    _tell(prep, routes, on_progress, "parts")
+    if polishing and not _stopped():
         routes = _polish(prep, routes, jobs_b, free, workers, POLISH_SIZE,
                          POLISH_SHARE * (budget - budget_a), deadline)
+        _tell(prep, routes, on_progress, "polish")
     # repair: what the parts left goes into the cheapest place of any route that holds it
     settled = _settle(prep, routes)
     n_tasks = len(prep.tasks)  # the repair may add single-order tasks split off a stop
     placed = sum(len(prep.tasks[x.task].orders) for r in settled.values() for x in r
                  if x.kind == model.DELIVER)
-    routes = repair(prep, settled, started + time_limit - reserve)
+    routes = repair(prep, settled,
+                    _time.perf_counter() if _stopped() else started + time_limit - reserve)
     plan_routes = _finish(prep, routes)
     served = {o for r in plan_routes for s in r.stops if s.kind == "deliver" for o in s.orders}
     unserved = explain(prep, served)

@@ -2,6 +2,7 @@
 route checker, handoffs at zone gates, reasons for what cannot be made, commit and stock."""
 
 from datetime import datetime, time, timedelta
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,7 @@ from service.assignments.models import Assignment
 from service.runs import routing
 from service.runs.models import DispatchRun
 from solver.routes.check import check
+from tests.conftest import BACKEND
 from tests.service.conftest import headers
 from tests.service.requests.factory import make_responder
 from tests.service.runs.helpers import commit, finish, plan, start_run
@@ -488,3 +490,31 @@ def test_an_organization_that_does_no_deliveries_is_no_vehicle(client, session, 
     )
     assert {v.id for v in loaded.problem.vehicles} == {meals["id"]}
     assert visits["id"] not in loaded.roles
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="DELETE mid-run needs the in-process engine")
+def test_delete_mid_routes_run_stops_the_search_and_keeps_its_routes(client, session, world):
+    """A routes run given five minutes, cancelled once it searches: it ends within seconds,
+    cancelled, with the routes the search had (every order on them)."""
+    a = world.a
+    pickup(client, a, {"medicine_delivery": 10})
+    v = carrier(client, world, a, capacity=10)
+    made = [order(client, a, resident(client, a, *xy, address=k), 1) for k, xy in HOMES.items()]
+    run = start_run(client, a.dispatcher, a, kind="routes", time_limit_s=300)
+    url = f"/v1/dispatch-runs/{run['id']}"
+    for _ in range(100):
+        if client.get(url, headers=headers(a.dispatcher)).json()["state"] == "running":
+            break
+        sleep(0.05)
+    sleep(1.5)  # past the insertion: the guided search is under way
+    began = monotonic()
+    response = client.delete(url, headers=headers(a.dispatcher))
+    assert response.status_code == 200 and response.json()["cancel_requested"] is True
+    done = finish(client, a.dispatcher, run["id"])
+    assert monotonic() - began < 15
+    assert done["state"] == "cancelled" and done["has_plan"] is True
+    body = plan(client, a.dispatcher, run["id"])
+    assert [r["responder_id"] for r in body["routes"]] == [v["id"]]
+    assert {x["request_id"] for x in body["assignments"]} == {m["id"] for m in made}
+    ids = [m["id"] for m in made]
+    assert violations(session, a, stored(session, body["run_id"]), ids) == []

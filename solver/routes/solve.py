@@ -126,13 +126,16 @@ def _run(prep: Prepared, jobs: list, parts, budget_s: float, workers: int,
     total = max(1, sum(sizes))
     work = []
     for (js, v), n in zip(parts, sizes, strict=True):
-        share = budget_s * workers * n / total   # seconds of one core for this part
+        # seconds of one core for this part: its size's part of all cores, but no more than
+        # the whole window (one part runs on one core; the others may be far smaller)
+        part_of = min(1.0, workers * n / total)
+        share = budget_s * part_of
         # nominal costs are charged LOAD_ALLOWANCE times over, so a loaded machine still
         # finishes every phase on its count (same plan) before the clock stops it
         descent = DESCENT_S_PER_TASK * n * LOAD_ALLOWANCE
         steps = int(max(0.0, share - descent) / LOAD_ALLOWANCE * GLS_RATE / max(n, 1) ** 2)
         work.append(([jobs[j] for j in js], v, steps if gls else 0,
-                     max(0.05, cap_s * workers * n / total), None, float("inf"), None))
+                     max(0.05, cap_s * part_of), None, float("inf"), None))
     out = {}
     for (_, vids), routes in zip(parts, _pool(prep, work, workers), strict=True):
         if routes is None:  # stopped before this part's turn

@@ -202,3 +202,14 @@ def test_same_problem_same_plan():
     d = generate(120, 12, seed=3)
     a, b = solved(d, 3.0), solved(d, 3.0)
     assert a["routes"] == b["routes"] and a["unserved"] == b["unserved"]
+
+
+def test_a_big_part_beside_a_small_one_keeps_the_time_limit():
+    """Stage B in one big part and one small (a zone's): the big part may not take the
+    small one's core-time as wall time (it did: 19 s for a 15 s limit)."""
+    from bench.routes_instances import generate
+    from solver.routes import RoutesProblem, solve_routes
+    plan = solve_routes(RoutesProblem.from_dict(generate(150, 20, seed=3)), time_limit=15.0,
+                        workers=2)
+    assert plan.time_s <= 15.0
+    assert plan.figures["served"] > 0

@@ -14,7 +14,7 @@ When stage B needs more than POLISH_MIN_PARTS parts, its parts stop at their fir
 optimum and the rest of the time goes to polishing their routes across the cuts between
 parts (`polish.py`): neighbouring routes regrouped and solved again from where they are,
 which shortens the routes far more than guided search inside the small parts did (about
-8% at 10,000 deliveries).
+12% at 10,000 and 50,000 deliveries).
 
 Determinism: a problem of at most POLISH_MIN_PARTS parts is planned the same run after
 run: each part's search stops on a solution count sized from the nominal budget and the

@@ -26,6 +26,17 @@ def _open_requests(api: httpx.Client, demo: Demo) -> list[dict]:
     return found
 
 
+def _box(locator) -> dict:
+    """The element's box once it can be measured: the console redraws a view when the event
+    stream brings news, and an element replaced meanwhile has none."""
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None:
+            return box
+        locator.page.wait_for_timeout(100)
+    raise AssertionError(f"{locator} was never measurable")
+
+
 def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo: Demo):
     """Corners clicked round a request (the ring closed on the first) make a sealed zone: the
     API's re-tag count is shown, the zone is filled on the map with its details on a click, the
@@ -62,7 +73,7 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     page.locator("#zone-map").scroll_into_view_if_needed()
     marker = page.locator(f"#zone-map .request[data-id='{request_id}']")
     marker.wait_for()  # the open requests are read after sign-in
-    box = marker.bounding_box()
+    box = _box(marker)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     corners = [(x - 25, y - 25), (x + 25, y - 25), (x + 25, y + 25), (x - 25, y + 25)]
     for cx, cy in corners:
@@ -103,8 +114,8 @@ def test_a_zone_drawn_on_the_map_tags_the_request_inside(watched: Watched, demo:
     two = page.locator(f"#map-svg path.zone.z-precaution[data-id='{far.json()['zone']['id']}']")
     assert two.get_attribute("d").count("M") == 2
     # Inside the zone near its corner, clear of the request markers at its centre.
-    zone_box = page.locator(f"#map-svg path.zone[data-id='{zone['id']}']").bounding_box()
-    page.mouse.click(zone_box["x"] + 4, zone_box["y"] + 4)
+    # (a locator's click waits out the map's redraws, which replace the shape)
+    page.locator(f"#map-svg path.zone[data-id='{zone['id']}']").click(position={"x": 4, "y": 4})
     page.wait_for_selector("#details[data-zone-id] #zone-detail-status:text('封控区')")
     assert "东湖一号楼封控区" in page.locator("#details").text_content()
     watched.shot("14-zone-on-map")

@@ -65,6 +65,9 @@ POLISH_FULL_S_PER_JOB = 0.01  # core-seconds per job below which costly moves ar
 KINDS = {model.PICKUP: "pickup", model.DELIVER: "deliver", model.GATE_DROP: "gate_drop",
          model.GATE_PICKUP: "gate_pickup"}
 
+# The state below serves one solve at a time (solves in threads of one process, as the
+# service's runs may be, take turns: each uses every core anyway).
+_ONE_AT_A_TIME = threading.Lock()
 _PREP: Prepared | None = None  # shared with forked workers
 _LEFT = None  # polish: a shared Value, the cost of the groups not yet started
 _LEFT_WORKERS = 1
@@ -138,8 +141,6 @@ def _run(prep: Prepared, jobs: list, parts, budget_s: float, workers: int,
                      max(0.05, cap_s * part_of), None, float("inf"), None))
     out = {}
     for (_, vids), routes in zip(parts, _pool(prep, work, workers), strict=True):
-        if routes is None:  # stopped before this part's turn
-            continue
         for v, visits in zip(vids, routes, strict=True):
             if len(visits) > 2:
                 out[v] = visits
@@ -256,15 +257,17 @@ def solve_routes(problem: RoutesProblem, time_limit: float = 60.0, seed: int = 0
     at their next solution and the parts not yet routed get their insertion only (no
     search); nothing is polished or repaired (what is left is reported `no_time_left`).
     `on_progress` hears {"phase", "best_objective"} (the routes' metres) after the parts
-    and the polish."""
+    and the polish. Solves in threads of one process take turns; the time limit counts
+    from a solve's turn."""
     del seed
     global _ASKED, _STOP
-    if stop is not None:
-        _ASKED, _STOP = stop, multiprocessing.get_context("fork").Event()
-    try:
-        return _solve(problem, time_limit, workers, part_size, on_progress)
-    finally:
-        _ASKED = _STOP = None
+    with _ONE_AT_A_TIME:
+        if stop is not None:
+            _ASKED, _STOP = stop, multiprocessing.get_context("fork").Event()
+        try:
+            return _solve(problem, time_limit, workers, part_size, on_progress)
+        finally:
+            _ASKED = _STOP = None
 
 
 def _solve(problem: RoutesProblem, time_limit: float, workers: int | None,

@@ -59,3 +59,26 @@ def test_a_stop_before_the_start_still_routes_every_part_by_insertion():
     assert check(d, out) == []
     assert plan.figures["served"] > 0.5 * len(d["deliveries"])
     assert plan.figures["repaired"] == 0  # no repair after a stop
+
+
+def test_solves_in_two_threads_take_turns_and_each_gets_its_own_plan():
+    """The service may run two routes runs in threads of one process: the forked workers
+    must each see their own problem (the module's shared state serves one solve at a time)."""
+    problems = [generate(120, 12, seed=5), generate(90, 10, seed=6)]
+    plans: dict[int, dict] = {}
+
+    def run(k: int) -> None:
+        plans[k] = solve_routes(RoutesProblem.from_dict(problems[k]), time_limit=4.0,
+                                workers=2).to_dict()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(plans) == [0, 1]
+    for k, d in enumerate(problems):
+        assert check(d, plans[k]) == []
+        ids = {o for r in plans[k]["routes"] for s in r["stops"] for o in s["orders"]}
+        assert ids and ids <= {x["id"] for x in d["deliveries"]}
+        assert plans[k]["figures"]["served"] > 0.5 * len(d["deliveries"])

@@ -118,6 +118,11 @@ def _share_idle(prep: Prepared, idle: list[int], centres: list[np.ndarray]) -> l
     return out
 
 
+def length(prep: Prepared, routes: dict[int, list[Visit]]) -> int:
+    """The routes' metres in all."""
+    return sum(metres(prep, v, r) for v, r in routes.items())
+
+
 def metres(prep: Prepared, v: int, visits: list[Visit]) -> int:
     """A route's length: base, its visits' places, end."""
     pts = [int(prep.base[v])] + [point(prep, x) for x in visits[1:-1]] + [int(prep.end[v])]

@@ -172,7 +172,7 @@ def _polish(prep: Prepared, routes: dict, jobs: list, vehicles: list[int], worke
     work = []
     for k in order:
         js, vids, initial = grp[k]
-        nominal = nominal_s * workers * cost[k] / _LEFT.value
+        nominal = nominal_s * workers * cost[k] / sum(cost)
         steps = int(nominal / LOAD_ALLOWANCE * GLS_RATE / len(js) ** 2)
         work.append(([jobs[j] for j in js], vids, steps, window, initial, deadline, cost[k]))
     results = dict(zip(order, _pool(prep, work, workers), strict=True))
@@ -183,9 +183,7 @@ def _polish(prep: Prepared, routes: dict, jobs: list, vehicles: list[int], worke
             continue
         old = {v: routes[v] for v in vids if v in routes}
         fresh = {v: r for v, r in zip(vids, new, strict=True) if len(r) > 2}
-        if _drops(fresh) >= _drops(old) and sum(
-                polish.metres(prep, v, r) for v, r in fresh.items()) < sum(
-                polish.metres(prep, v, r) for v, r in old.items()):
+        if _drops(fresh) >= _drops(old) and polish.length(prep, fresh) < polish.length(prep, old):
             for v in old:
                 del out[v]
             out.update(fresh)
@@ -194,8 +192,7 @@ def _polish(prep: Prepared, routes: dict, jobs: list, vehicles: list[int], worke
 
 def _tell(prep: Prepared, routes: dict, on_progress, phase: str) -> None:
     if on_progress is not None:
-        on_progress({"phase": phase, "best_objective": float(sum(
-            polish.metres(prep, v, r) for v, r in routes.items()))})
+        on_progress({"phase": phase, "best_objective": float(polish.length(prep, routes))})
 
 
 def _drops(routes: dict) -> set:

@@ -13,7 +13,7 @@ from solver.routes.check import check
 from solver.routes.decompose import decompose
 from solver.routes.explain import explain
 from solver.routes.prepare import prepare
-from solver.routes.solve import _finish, _polish, _run
+from solver.routes.solve import _drops, _finish, _polish, _run
 
 PART = 12   # jobs per part: small, so the instance has many cuts between parts
 GROUP = 40  # jobs per polish group
@@ -31,15 +31,6 @@ def staged():
     routes = _run(prep, jobs, parts, 5.0, 1, 60.0, gls=False)
     part_of = {v: k for k, (_, vids) in enumerate(parts) for v in vids}
     return d, prep, jobs, vehicles, routes, part_of
-
-
-def _drops(routes: dict) -> set:
-    return {(x.task, x.kind) for r in routes.values() for x in r
-            if x.kind in (model.DELIVER, model.GATE_DROP)}
-
-
-def _length(prep, routes: dict) -> int:
-    return sum(polish.metres(prep, v, r) for v, r in routes.items())
 
 
 def _plan(prep, routes) -> dict:
@@ -83,14 +74,14 @@ def test_each_group_solved_from_its_routes_serves_them_all_over_no_more_metres(s
         old = {v: routes[v] for v in vids if v in routes}
         fresh = {v: r for v, r in zip(vids, new, strict=True) if len(r) > 2}
         assert _drops(fresh) == _drops(old)
-        assert _length(prep, fresh) <= _length(prep, old)
+        assert polish.length(prep, fresh) <= polish.length(prep, old)
 
 
 def test_polish_shortens_the_routes_and_keeps_every_hard_constraint(staged):
     d, prep, jobs, vehicles, routes, _ = staged
     polished = _polish(prep, routes, jobs, vehicles, 1, GROUP, 4.0, time.perf_counter() + 30)
     assert _drops(polished) == _drops(routes)
-    assert _length(prep, polished) < _length(prep, routes)
+    assert polish.length(prep, polished) < polish.length(prep, routes)
     assert check(d, _plan(prep, polished)) == []
     assert check(d, _plan(prep, routes)) == []
 

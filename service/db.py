@@ -13,10 +13,21 @@ class Base(DeclarativeBase):
     pass
 
 
+# Connections kept back from requests: the background loop, local runs, warm-state rebuilds.
+BACKGROUND_CONNECTIONS = 4
+MIN_REQUEST_SLOTS = 4
+
+
 def pool_capacity() -> int:
     """Connections the engine may hold at once; the request thread pool is sized to it."""
     settings = get_settings()
     return settings.db_pool_size + settings.db_max_overflow
+
+
+def request_slots() -> int:
+    """API requests handled at once: as many as there are worker threads for their handlers,
+    and connections for them beside the background's (see service.limits.Admission)."""
+    return max(MIN_REQUEST_SLOTS, pool_capacity() - BACKGROUND_CONNECTIONS)
 
 
 def make_engine(url: str) -> Engine:

@@ -1,8 +1,14 @@
-"""Front-door limits, before any database work: request body size and a per-key rate.
+"""Front-door limits, before any database work: body type and size, a per-key rate, and how
+many requests are handled at once.
 
-Both are pure ASGI middleware answering RFC 9457 problems: 413 for a body over the limit
+All are pure ASGI middleware answering RFC 9457 problems: 415 for a body that is not JSON
+(or, on the import paths, one of the file types taken there), 413 for a body over the limit
 (refused on its declared length without reading it, or as soon as the bytes read pass the
-limit), 429 with ``Retry-After`` for a caller over its rate.
+limit), 429 with ``Retry-After`` for a caller over its rate, 503 with ``Retry-After`` when no
+request slot comes free within the pool timeout.
+
+Pure ASGI, not Starlette's ``BaseHTTPMiddleware``, which runs every request through an
+extra task and memory stream.
 """
 
 import hashlib
@@ -12,15 +18,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
-from service.errors import PayloadTooLarge, ProblemError, TooManyRequests, problem_response
+from service.errors import (
+    RETRY_AFTER_S,
+    PayloadTooLarge,
+    ProblemError,
+    ServiceUnavailable,
+    TooManyRequests,
+    UnsupportedMediaType,
+    problem_response,
+)
 
 KEY_HEADER = b"x-api-key"
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+JSON_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON_ONLY = frozenset({"application/json"})
 # Only the API is rate-limited: probes, metrics and the console's static files are not.
 LIMITED_PREFIX = "/v1"
+STREAM_SUFFIX = "/stream"
 # Buckets kept at most; beyond it, full (idle) ones are dropped first.
 MAX_BUCKETS = 10_000
 
@@ -32,6 +50,73 @@ async def _refuse(
 ) -> None:
     response = problem_response(error.to_problem(scope.get("path")), headers or None)
     await response(scope, receive, send)
+
+
+class BodyType:
+    """Refuse a POST, PUT or PATCH body that is not ``application/json`` with 415; on
+    ``file_paths`` the ``file_types`` are taken instead. A request without a body passes."""
+
+    def __init__(
+        self, app: ASGIApp, file_paths: frozenset[str], file_types: frozenset[str]
+    ) -> None:
+        self.app = app
+        self.file_paths = file_paths
+        self.file_types = file_types
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in JSON_BODY_METHODS:
+            headers = dict(scope["headers"])
+            if headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers:
+                given = headers.get(b"content-type", b"").decode("latin-1")
+                media_type = given.split(";")[0].strip().lower()
+                allowed = self.file_types if scope["path"] in self.file_paths else JSON_ONLY
+                if media_type not in allowed:
+                    error = UnsupportedMediaType(
+                        f"Send the body as {' or '.join(sorted(allowed))}, not "
+                        f"{media_type or 'no content type'}."
+                    )
+                    await _refuse(error, scope, receive, send, {})
+                    return
+        await self.app(scope, receive, send)
+
+
+class Admission:
+    """At most ``slots`` API requests are handled at once; the others wait at the door, holding
+    neither a worker thread nor a database connection, for up to the pool timeout, then get a
+    503 with ``Retry-After``. Event streams, which stay open, do not take a slot.
+
+    Without it, overload tied a knot: a request held the connection it took for its key check
+    while it waited for a thread to run its handler, and every thread was taken by newer
+    requests waiting for a connection. Nothing moved until their pool timeouts ran out, and the
+    more requests came, the longer it lasted."""
+
+    def __init__(self, app: ASGIApp, slots: int) -> None:
+        self.app = app
+        self.slots = anyio.Semaphore(slots)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not path.startswith(LIMITED_PREFIX)
+            or path.endswith(STREAM_SUFFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        admitted = False
+        with anyio.move_on_after(get_settings().db_pool_timeout_s):
+            await self.slots.acquire()
+            admitted = True
+        if not admitted:
+            busy = ServiceUnavailable(
+                "The service is at capacity: no request slot came free in time. Retry shortly."
+            )
+            await _refuse(busy, scope, receive, send, {"Retry-After": str(RETRY_AFTER_S)})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
 
 
 class BodyLimit:

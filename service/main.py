@@ -1,10 +1,10 @@
 """The FastAPI application: routers, problem details, and liveness/readiness probes."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
@@ -16,14 +16,14 @@ from service.auth.router import router as auth_router
 from service.catalogue.router import router as catalogue_router
 from service.config import get_settings
 from service.console.router import router as console_router
-from service.db import get_engine, pool_capacity
+from service.db import get_engine, request_slots
 from service.dispatch.router import router as dispatch_router
 from service.emergency.router import router as emergency_router
 from service.events.router import router as events_router
 from service.funds.router import router as funds_router
 from service.idempotency.service import protect as protect_posts
 from service.indicators.router import router as indicators_router
-from service.limits import BodyLimit, RateLimit
+from service.limits import Admission, BodyLimit, BodyType, RateLimit
 from service.logs import AccessLog
 from service.logs import configure as configure_logging
 from service.metrics import MetricsMiddleware
@@ -38,13 +38,9 @@ from service.runs import jobs as runs_jobs
 from service.runs.router import router as runs_router
 from service.zones.router import router as zones_router
 
-JSON_BODY_METHODS = {"POST", "PUT", "PATCH"}
-JSON_ONLY = frozenset({"application/json"})
 # Bulk intake takes files as they are kept, not wrapped in JSON.
 IMPORT_PATHS = frozenset({"/v1/requests/import"})
 IMPORT_MEDIA_TYPES = frozenset({"text/csv", "application/geo+json", "application/json"})
-BACKGROUND_CONNECTIONS = 4
-MIN_THREADS = 4
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -54,13 +50,11 @@ def _operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Sync handlers run on AnyIO's thread pool and each holds a database connection: with
-    # fewer threads than connections (some are kept for the background loop, local runs and
-    # warm-state rebuilds) a request waits its turn for a thread instead of timing out on the
-    # pool. Should the pool still run dry, the answer is a 503 with Retry-After.
+    # Sync handlers run on AnyIO's thread pool and each holds a database connection: one
+    # thread per request slot (service.limits.Admission), so an admitted request never waits
+    # for a thread. Should the pool still run dry, the answer is a 503 with Retry-After.
     configure_logging(get_settings().log_level)
-    threads = max(MIN_THREADS, pool_capacity() - BACKGROUND_CONNECTIONS)
-    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    anyio.to_thread.current_default_thread_limiter().total_tokens = request_slots()
     # The background rounds (offer timeouts, expiry) and local batch runs resumed after a restart.
     async with background.lifespan(app), runs_jobs.lifespan(app):
         yield
@@ -75,25 +69,6 @@ def create_app() -> FastAPI:
         lifespan=_lifespan,
     )
     errors.install(app)
-
-    @app.middleware("http")
-    async def require_json(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        has_body = (
-            request.headers.get("content-length", "0") != "0"
-            or "transfer-encoding" in request.headers
-        )
-        if request.method in JSON_BODY_METHODS and has_body:
-            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            allowed = IMPORT_MEDIA_TYPES if request.url.path in IMPORT_PATHS else JSON_ONLY
-            if media_type not in allowed:
-                problem = errors.UnsupportedMediaType(
-                    f"Send the body as {' or '.join(sorted(allowed))}, not "
-                    f"{media_type or 'no content type'}."
-                ).to_problem(request.url.path)
-                return errors.problem_response(problem)
-        return await call_next(request)
 
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:
@@ -140,6 +115,9 @@ def create_app() -> FastAPI:
         app.include_router(router)
     # Front-door limits, outside the routes: a body too large or a caller too fast is refused
     # before it is read or touches the database.
+    app.add_middleware(BodyType, file_paths=IMPORT_PATHS, file_types=IMPORT_MEDIA_TYPES)
+    # Inside the body limit, so a slow upload is read before it takes a slot.
+    app.add_middleware(Admission, slots=request_slots())
     app.add_middleware(BodyLimit, file_paths=IMPORT_PATHS)
     app.add_middleware(RateLimit)
     # Added last so it is outermost and times every request, refusals included.

@@ -3,6 +3,8 @@ Retry-After, nothing is written, and /metrics still answers."""
 
 import time
 
+import anyio
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -56,3 +58,40 @@ def test_metrics_answer_while_the_pool_is_drained(world, tiny_pool):
     assert response.status_code == 200
     assert "wushe_offers_pending" in response.text
     assert waited < 10  # bounded by the gauge wait, not by the 30 s default pool timeout
+
+
+def test_a_burst_beyond_the_threads_and_connections_is_served_in_turn(monkeypatch, world):
+    """Twice as many requests at once as there are worker threads, on one connection: each
+    admitted request finds a thread for its handler, so all are served one after another.
+    (Before admission, the request holding the connection waited for a thread while every
+    thread waited for that connection: all of them stalled until the pool timeout.)"""
+    db.reset()
+    with started(
+        monkeypatch,
+        WUSHE_DB_POOL_SIZE="1",
+        WUSHE_DB_MAX_OVERFLOW="0",
+        WUSHE_DB_POOL_TIMEOUT_S="8",
+    ) as client:
+        make_category(client, world)
+        burst = 2 * db.request_slots()
+
+        async def send_all() -> list[int]:
+            statuses: list[int] = []
+            transport = httpx.ASGITransport(app=client.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://wushe") as c:
+
+                async def one(n: int) -> None:
+                    body = request_body(world.a, external_id=f"burst-{n}")
+                    response = await c.post(
+                        "/v1/requests", json=body, headers=headers(world.a.dispatcher)
+                    )
+                    statuses.append(response.status_code)
+
+                async with anyio.create_task_group() as group:
+                    for n in range(burst):
+                        group.start_soon(one, n)
+            return statuses
+
+        statuses = client.portal.call(send_all)
+    db.reset()
+    assert statuses == [201] * burst

@@ -31,6 +31,7 @@ from service.errors import (
     UnsupportedMediaType,
     problem_response,
 )
+from service.metrics import HTTP_IN_FLIGHT, HTTP_WAITING
 
 KEY_HEADER = b"x-api-key"
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -104,18 +105,24 @@ class Admission:
             await self.app(scope, receive, send)
             return
         admitted = False
-        with anyio.move_on_after(get_settings().db_pool_timeout_s):
-            await self.slots.acquire()
-            admitted = True
+        HTTP_WAITING.inc()
+        try:
+            with anyio.move_on_after(get_settings().db_pool_timeout_s):
+                await self.slots.acquire()
+                admitted = True
+        finally:
+            HTTP_WAITING.dec()
         if not admitted:
             busy = ServiceUnavailable(
                 "The service is at capacity: no request slot came free in time. Retry shortly."
             )
             await _refuse(busy, scope, receive, send, {"Retry-After": str(RETRY_AFTER_S)})
             return
+        HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send)
         finally:
+            HTTP_IN_FLIGHT.dec()
             self.slots.release()
 
 

@@ -50,6 +50,12 @@ OFFERS_MADE = Counter("wushe_offers_made", "Offers made to responders.")
 OFFERS_PENDING = Gauge("wushe_offers_pending", "Assignments offered and not yet answered.")
 REQUESTS_UNASSIGNED = Gauge("wushe_requests_unassigned", "Service requests still submitted.")
 QUEUE_DEPTH = Gauge("wushe_dispatch_runs_queued", "Batch dispatch runs waiting to start.")
+HTTP_IN_FLIGHT = Gauge(
+    "wushe_http_requests_in_flight", "API requests being handled (each holds a request slot)."
+)
+HTTP_WAITING = Gauge(
+    "wushe_http_requests_waiting", "API requests waiting at the door for a request slot."
+)
 GAUGES_READ_AT = Gauge(
     "wushe_gauges_read_at_seconds", "When the database gauges were last read (Unix time)."
 )

@@ -93,5 +93,9 @@ def test_a_burst_beyond_the_threads_and_connections_is_served_in_turn(monkeypatc
             return statuses
 
         statuses = client.portal.call(send_all)
+        exported = client.get("/metrics").text
     db.reset()
     assert statuses == [201] * burst
+    # Every slot taken was given back, and nobody is left waiting at the door.
+    assert "wushe_http_requests_in_flight 0.0" in exported
+    assert "wushe_http_requests_waiting 0.0" in exported

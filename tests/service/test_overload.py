@@ -70,7 +70,7 @@ def test_a_burst_beyond_the_threads_and_connections_is_served_in_turn(monkeypatc
         monkeypatch,
         WUSHE_DB_POOL_SIZE="1",
         WUSHE_DB_MAX_OVERFLOW="0",
-        WUSHE_DB_POOL_TIMEOUT_S="8",
+        WUSHE_DB_POOL_TIMEOUT_S="20",  # ample: the served wait only for each other
     ) as client:
         make_category(client, world)
         burst = 2 * db.request_slots()

@@ -22,6 +22,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
+from service.db import request_slots
 from service.errors import (
     RETRY_AFTER_S,
     PayloadTooLarge,
@@ -91,9 +92,11 @@ class Admission:
     requests waiting for a connection. Nothing moved until their pool timeouts ran out, and the
     more requests came, the longer it lasted."""
 
-    def __init__(self, app: ASGIApp, slots: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
+        # Built with the middleware stack, when the app starts: the same settings the
+        # lifespan sizes the thread pool from.
         self.app = app
-        self.slots = anyio.Semaphore(slots)
+        self.slots = anyio.Semaphore(request_slots())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

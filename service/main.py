@@ -117,7 +117,7 @@ def create_app() -> FastAPI:
     # before it is read or touches the database.
     app.add_middleware(BodyType, file_paths=IMPORT_PATHS, file_types=IMPORT_MEDIA_TYPES)
     # Inside the body limit, so a slow upload is read before it takes a slot.
-    app.add_middleware(Admission, slots=request_slots())
+    app.add_middleware(Admission)
     app.add_middleware(BodyLimit, file_paths=IMPORT_PATHS)
     app.add_middleware(RateLimit)
     # Added last so it is outermost and times every request, refusals included.

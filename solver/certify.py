@@ -17,6 +17,9 @@ price their sink arcs allow, `q(sink) + cost of their first task`.
 from __future__ import annotations
 
 import itertools
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -32,6 +35,7 @@ from solver.candidates import (
     static_ok,
 )
 from solver.flow import VOLUNTEER, FlowResult, reoptimise, solve_flow
+from solver.greedy import sec_order, solve_greedy
 from solver.index import BIG, Index
 
 FIRST_K = 16         # nearest responders of its class per request in the first round
@@ -41,6 +45,10 @@ REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing t
 BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
 REPAIR_MAX = 400  # new pairs worked into the last flow in place rather than solved afresh
+# quiet-machine costs, to size the rounds from a budget (fitted on bench/instances.py cities)
+KNN_S_PER_UNIT = 4.0e-5  # the first pairs: ball queries, the static rules
+FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
+PRICE_S = 3.0e-7  # a pricing pass, per units ** 1.5: price groups multiply with the city
 _COST_LIMIT = 2**62
 
 
@@ -282,11 +290,86 @@ def _explainable(ix: Index, cand: Candidates, res: FlowResult) -> Candidates:
     return _join(cand, build_candidates(ix, only=todo))
 
 
-def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult]:
+class Budget:
+    """What a count solve may still spend, in quiet-machine seconds (each step's estimate
+    charged `allowance` times over, as engine.solve_part does), plus the safety nets: a
+    wall-clock `deadline` and a `stop` event. Steps are chosen from the estimates, never
+    from the clock, so the same input gives the same plan on any machine up to
+    `allowance` times slower than a quiet one."""
+
+    def __init__(self, seconds: float, allowance: float, deadline: float | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.left = seconds
+        self.allowance = allowance
+        self.deadline = deadline
+        self.stop = stop
+
+    def charge(self, quiet_s: float) -> None:
+        """A step that is taken whatever the budget."""
+        self.left -= self.allowance * quiet_s
+
+    def halted(self) -> bool:
+        return (self.stop is not None and self.stop.is_set()) or (
+            self.deadline is not None and time.perf_counter() > self.deadline)
+
+    def spend(self, quiet_s: float) -> bool:
+        """Whether a step estimated at `quiet_s` fits; charged when it does."""
+        need = self.allowance * quiet_s
+        if need > self.left or self.halted():
+            return False
+        self.left -= need
+        return True
+
+
+def first_pairs_s(n_units: int) -> float:
+    return KNN_S_PER_UNIT * n_units
+
+
+def round_s(n_pairs: int, n_units: int) -> float:
+    """One cold flow on `n_pairs` and the pricing pass after it, on a quiet machine."""
+    return FLOW_S * n_pairs * np.sqrt(max(n_units, 1)) + PRICE_S * max(n_units, 1) ** 1.5
+
+
+def served_ceiling(ix: Index, cand: Candidates) -> int:
+    """An upper bound on the served weight P over all pairs, without them: every request
+    that has a candidate or was not fully explored, the heaviest first, up to the task
+    slots of every responder."""
+    reachable = np.zeros(len(ix.problem.requests), dtype=bool)
+    reachable[cand.p_req] = True
+    if cand.r_unexplored is not None:
+        reachable |= cand.r_unexplored < geo.BIG_M
+    reachable &= ~ix.r_fixed
+    slots = int(np.minimum(ix.j_tasks_left, len(cand.u_req)).sum())
+    weights = sorted((ix.r_weight[int(r)] for r in np.flatnonzero(reachable)), reverse=True)
+    return sum(weights[:slots])
+
+
+def _greedy(ix: Index, cand: Candidates) -> FlowResult:
+    """The greedy plan on the pairs `cand`, as a (not optimal) flow result on them."""
+    ordered = cand.take(sec_order(cand))
+    chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
+    for ri, choice in solve_greedy(ix, ordered, presorted=True).items():
+        chosen[cand.r_units[ri, 0]] = ordered.p_id[choice.pairs[0]]
+    return FlowResult(chosen=chosen, optimal=False, served_bound=served_ceiling(ix, cand),
+                      method="greedy")
+
+
+def solve_nearest(ix: Index, budget: Budget | None = None,
+                  on_round: Callable[[int, int], None] | None = None,
+                  ) -> tuple[Candidates, FlowResult]:
     """Candidates actually used and the flow result on them, optimal for every pair when
-    `optimal` (it is unless the costs cannot be held exactly in int64)."""
+    `optimal` (it is unless the costs cannot be held exactly in int64, or the `budget` ran
+    out first). A round that does not fit the budget is not started: the last restricted
+    flow is kept (a valid plan, with `served_ceiling` for a bound), or the greedy plan when
+    not even the first flow fits. `on_round(served weight, bound)` follows the rounds."""
     g, scale, exact = costing = full_costing(ix)
     cand = build_candidates(ix, knn=FIRST_K, per_task=PER_TASK)
+    n_units = len(cand.u_req)
+    if budget is not None:
+        budget.charge(first_pairs_s(n_units))
+    if budget is not None and not budget.spend(round_s(len(cand.p_unit), n_units)):
+        res = _greedy(ix, cand)
+        return _explainable(ix, cand, res), res
     res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
     d = potentials(res.nodes, res.arcs)
     while d is not None:  # None cannot happen for an optimal flow
@@ -294,6 +377,13 @@ def solve_nearest(ix: Index) -> tuple[Candidates, FlowResult]:
         new, _ = at_fault(ix, cand, q, p, g)
         if new is None:
             res.arcs = ()
+            return _explainable(ix, cand, res), res
+        if on_round is not None:
+            on_round(res.served_bound, served_ceiling(ix, cand))
+        if budget is not None and not budget.spend(round_s(len(cand.p_unit)
+                                                           + len(new.p_unit), n_units)):
+            res = replace(res, arcs=(), optimal=False,
+                          served_bound=served_ceiling(ix, cand))
             return _explainable(ix, cand, res), res
         # a few new pairs are worked into the flow in place; many mean a fresh solve
         fixed = reoptimise(ix, cand, res, d, new) if len(new.p_unit) <= REPAIR_MAX else None

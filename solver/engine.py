@@ -14,7 +14,7 @@ from solver import flow
 from solver.assemble import build_plan
 from solver.bound import capacity_bound, served_upper_bound
 from solver.candidates import Candidates, build_candidates
-from solver.certify import count_variant_likely, solve_nearest
+from solver.certify import Budget, count_variant_likely, solve_nearest
 from solver.cpsat import model_fits, solve_cpsat
 from solver.decompose import parts, solve_parts
 from solver.greedy import Choice, sec_order, solve_greedy
@@ -152,19 +152,21 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     report = _Reporter(on_progress)
     ix = build_index(problem)
     fixed = sum(w for w, f in zip(ix.r_weight, ix.r_fixed, strict=True) if f)
-    nearest = solve_nearest(ix) if count_variant_likely(ix) else None
-    if nearest is not None:
-        cand, res = nearest
-        return report.done(build_plan(ix, cand, flow_choices(cand, res.chosen),
-                                      status="feasible", method="flow", started=started,
-                                      served_bound=fixed + res.served_bound,
-                                      optimal=res.optimal), 1)
-    cand = build_candidates(ix)
-    units = parts(ix, cand)
     # leave time to explain the unassigned and assemble the plan after the models stop
     reserve = 0.3 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
+    if count_variant_likely(ix):
+        report.parts(1, fixed)
+        cand, res = solve_nearest(
+            ix, Budget(budget, LOAD_ALLOWANCE, deadline, stop),
+            on_round=lambda served, bound: report.round(fixed + served, fixed + bound))
+        return report.done(build_plan(ix, cand, flow_choices(cand, res.chosen),
+                                      status="feasible", method=res.method, started=started,
+                                      served_bound=fixed + res.served_bound,
+                                      optimal=res.optimal), 1)
+    cand = build_candidates(ix)
+    units = parts(ix, cand)
     report.parts(len(units), fixed)
     if len(units) <= 1:
         results = [solve_part(ix, cand, budget, seed, deadline, stop=stop,
@@ -207,6 +209,10 @@ class _Reporter:
     def solution(self, objective: float, bound: float) -> None:
         # CP-SAT's figures are in internal units; the served weight so far is what we report
         self._emit("solving", float(self.served), None)
+
+    def round(self, served: int, bound: int) -> None:
+        """A column-generation round of the count path: its plan and a bound."""
+        self._emit("solving", float(served), float(bound))
 
     def part_done(self, ix: Index, res: PartResult) -> None:
         self.done_parts += 1

@@ -36,6 +36,7 @@ class FlowResult:
     first_pair_arc: int = 0
     cost_unit: int = 1      # secondary costs in the arcs are milli-points divided by this
     pair_arcs: np.ndarray | None = None  # arc index of each pair (with keep_arcs)
+    method: str = "flow"    # "greedy" when certify.solve_nearest had no time for a flow
 
 
 def is_count_variant(ix: Index, cand: Candidates) -> bool:

@@ -196,3 +196,73 @@ def test_two_repairs_in_a_row_keep_every_cap():
                                 if r.id not in {a.request_id for a in assignments}]
         assert check(p.to_dict(), d_plan) == []
     assert done >= 4  # the second repair ran on most seeds
+
+
+def _rounds_city() -> Problem:
+    """Sixty requests in one spot whose twenty nearest responders take one each: the first
+    round's pairs reach the forty far ones from a few requests only, so it serves fewer
+    than all, and pricing finds the rest."""
+    reqs = [req(f"r{i}", 0, urgency="urgent" if i % 5 == 0 else "normal") for i in range(60)]
+    near = [resp(f"n{j}", j * 10, max_tasks=1) for j in range(20)]
+    far = [resp(f"f{j}", 1000 + j * 10, max_tasks=1) for j in range(40)]
+    return problem(reqs, near + far)
+
+
+def test_served_ceiling_bounds_the_all_pairs_optimum():
+    """The bound a stopped count solve reports holds: it is never below what the flow over
+    every pair serves."""
+    from solver.certify import served_ceiling
+
+    for seed in range(6):
+        p = _tight_city(seed)
+        ix = build_index(p)
+        _, full_served = _full_flow_objective(p)
+        cand = build_candidates(ix, knn=4)
+        assert served_ceiling(ix, cand) >= full_served, seed
+
+
+def test_count_solve_keeps_to_a_short_time_limit():
+    """A time limit too short for any flow gives the greedy plan on the nearest pairs,
+    feasible, with a bound no lower than the optimum; a long one gives the optimum."""
+    d = generate(1000, 200, "count", 0)
+    p = Problem.from_dict(d)
+    short = solve(p, time_limit=0.01)
+    assert (short.method, short.status) == ("greedy", "feasible")
+    assert check(d, short.to_dict()) == []
+    best = solve(p, time_limit=60)
+    assert best.status == "optimal"
+    assert short.objective <= best.objective <= short.bound
+
+
+def test_count_solve_stopped_after_a_round_keeps_that_rounds_flow():
+    """A stop set while pricing is still finding pairs ends the rounds: the last restricted
+    flow comes back as a valid, not proven, plan with a bound above the optimum."""
+    import threading
+
+    from solver.certify import Budget
+
+    p = _rounds_city()
+    ix = build_index(p)
+    stop = threading.Event()
+    rounds = []
+    cand, res = solve_nearest(ix, Budget(1e9, 1.0, stop=stop),
+                              on_round=lambda served, bound: (rounds.append(served),
+                                                              stop.set()))
+    assert len(rounds) == 1 and res.method == "flow" and not res.optimal
+    assert int((res.chosen >= 0).sum()) < 60
+    _, full_served = _full_flow_objective(p)
+    assert rounds[0] < full_served <= res.served_bound
+    plan = solve(p, time_limit=60, stop=stop)
+    assert plan.status == "feasible" and check(p.to_dict(), plan.to_dict()) == []
+    assert plan.objective <= solve(p, time_limit=60).objective <= plan.bound
+
+
+def test_count_solve_reports_its_rounds():
+    """on_progress follows the count path: each round's served weight and bound, then the
+    plan's figures."""
+    events = []
+    plan = solve(_rounds_city(), time_limit=60, on_progress=events.append)
+    rounds = [e for e in events if e["phase"] == "solving" and e["bound"] is not None]
+    assert rounds and all(e["best_objective"] <= e["bound"] for e in rounds)
+    assert events[-1]["phase"] == "done" and events[-1]["bound"] == plan.bound
+    assert plan.status == "optimal"

@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from solver.candidates import Candidates
-from solver.index import Index
+from solver.index import Index, distinct
 
 
 def served_upper_bound(ix: Index, cand: Candidates) -> int:
@@ -35,7 +35,7 @@ def served_upper_bound(ix: Index, cand: Candidates) -> int:
 def capacity_bound(ix: Index, cand: Candidates) -> int:
     """A cheaper, looser bound: as if every responder could serve every request and a team
     needed one slot, the heaviest requests with candidates up to the task slots left."""
-    js = np.unique(cand.p_resp)
+    js = distinct(cand.p_resp)
     slots = int(np.minimum(ix.j_tasks_left[js], len(cand.u_req)).sum())
     weights = sorted((ix.r_weight[r] for r in {int(r) for r in cand.p_req}), reverse=True)
     return sum(weights[:slots])

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
-from solver.index import Index, _bitmasks, responder_mask
+from solver.index import Index, _bitmasks, distinct, responder_mask
 from solver.problem import KINDS, LICENCE_RANK
 
 
@@ -240,7 +240,7 @@ def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):
     if not out_r:
         return empty, empty, empty, unexplored
     pr, pj = np.concatenate(out_r), np.concatenate(out_j)
-    key = np.unique(pr * nj + pj)
+    key = distinct(pr * nj + pj)
     pr, pj = key // nj, key % nj
     metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
     keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])

@@ -19,7 +19,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from solver.candidates import Candidates
-from solver.index import BIG, Index
+from solver.index import BIG, Index, distinct
 from solver.problem import KINDS
 
 VOLUNTEER = KINDS.index("volunteer")
@@ -180,7 +180,7 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     not yet in it, or one whose sink arcs were sized by its pair count): solve afresh then."""
     tails, heads, caps, costs, flows = res.arcs
     n_units = len(cand.u_req)
-    js = np.unique(cand.p_resp)
+    js = distinct(cand.p_resp)
     pos = np.searchsorted(js, new.p_resp)
     if np.any(pos >= len(js)) or np.any(js[np.minimum(pos, len(js) - 1)] != new.p_resp):
         return None

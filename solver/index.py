@@ -17,6 +17,13 @@ BIG = 10**9  # "no limit" for caps and times; far above any minute count in one 
 NO_SHIFT_START, NO_SHIFT_END = -BIG, BIG
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """np.unique(values), by sorting: NumPy 2.4's hash-based unique takes seconds on
+    millions of distinct int64 keys (3.4 s against 0.2 s for 3 M pair keys here)."""
+    s = np.sort(values)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
 def _codes(values) -> dict[str, int]:
     return {v: i for i, v in enumerate(sorted(set(values)))}
 

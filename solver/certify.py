@@ -36,7 +36,7 @@ from solver.candidates import (
 )
 from solver.flow import VOLUNTEER, FlowResult, reoptimise, solve_flow
 from solver.greedy import sec_order, solve_greedy
-from solver.index import BIG, Index
+from solver.index import BIG, Index, distinct
 
 FIRST_K = 16         # nearest responders of its class per request in the first round
 PER_TASK = 4.0       # nearest requests per task slot for each responder, per class
@@ -49,6 +49,9 @@ REPAIR_MAX = 400  # new pairs worked into the last flow in place rather than sol
 KNN_S_PER_UNIT = 4.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
 PRICE_S = 3.0e-7  # a pricing pass, per units ** 1.5: price groups multiply with the city
+GREEDY_S_PER_PAIR = 1.0e-6  # sorting pairs and the greedy pass over them
+REFILL_ROUNDS = 3  # greedy fallback: rounds giving left-out requests responders with room
+REFILL_K = 32  # nearest responders with room per left-out request and refill round
 _COST_LIMIT = 2**62
 
 
@@ -131,7 +134,7 @@ def prices(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray, g: int):
     fw = int(round(1000 * ix.problem.params.fairness_weight))
     first = np.where((ix.j_kind == VOLUNTEER) & (fw > 0), fw * ix.j_fixed_tasks, 0) // g
     p = -int(d[1]) + first
-    js = np.unique(cand.p_resp)
+    js = distinct(cand.p_resp)
     p[js] = -d[2 + n_units + np.arange(len(js))]
     return q, p
 
@@ -256,7 +259,7 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
         return None, 0
     pr, pj, metres, rc = found[0]
     new = feasible_pairs(ix, pr, pj, metres, geo.travel_minutes(metres, ix.j_speed[pj]))
-    return new, len(np.unique(new.p_req))
+    return new, len(distinct(new.p_req))
 
 
 def _lowest(found: list[tuple[np.ndarray, ...]], per_request: int) -> tuple[np.ndarray, ...]:
@@ -325,6 +328,11 @@ def first_pairs_s(n_units: int) -> float:
     return KNN_S_PER_UNIT * n_units
 
 
+def refill_s(n_todo: int) -> float:
+    """A refill round of the greedy fallback: pairs for `n_todo` requests, a greedy pass."""
+    return (KNN_S_PER_UNIT + GREEDY_S_PER_PAIR * REFILL_K) * n_todo
+
+
 def round_s(n_pairs: int, n_units: int) -> float:
     """One cold flow on `n_pairs` and the pricing pass after it, on a quiet machine."""
     return FLOW_S * n_pairs * np.sqrt(max(n_units, 1)) + PRICE_S * max(n_units, 1) ** 1.5
@@ -344,14 +352,36 @@ def served_ceiling(ix: Index, cand: Candidates) -> int:
     return sum(weights[:slots])
 
 
-def _greedy(ix: Index, cand: Candidates) -> FlowResult:
-    """The greedy plan on the pairs `cand`, as a (not optimal) flow result on them."""
-    ordered = cand.take(sec_order(cand))
+def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, FlowResult]:
+    """The greedy plan on the pairs `cand`, then refilled while the budget allows: the
+    requests it left out that had responders beyond their nearest get their nearest among
+    the responders with room, and a greedy pass on those. Returned as (the pairs used, a
+    not optimal flow result on them)."""
+    budget.charge(GREEDY_S_PER_PAIR * len(cand.p_unit))
     chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
-    for ri, choice in solve_greedy(ix, ordered, presorted=True).items():
-        chosen[cand.r_units[ri, 0]] = ordered.p_id[choice.pairs[0]]
-    return FlowResult(chosen=chosen, optimal=False, served_bound=served_ceiling(ix, cand),
-                      method="greedy")
+    used = np.zeros(len(ix.j_lon), dtype=np.int64)
+    more, room = cand, ix
+    for _ in range(1 + REFILL_ROUNDS):
+        ordered = more.take(sec_order(more))
+        found = solve_greedy(room, ordered, presorted=True)
+        if more is not cand:
+            cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
+        for ri, choice in found.items():
+            pair = ordered.p_id[choice.pairs[0]] + len(cand.p_unit) - len(more.p_unit)
+            chosen[cand.r_units[ri, 0]] = pair
+            used[cand.p_resp[pair]] += 1
+        served = np.zeros(len(ix.problem.requests), dtype=bool)
+        served[cand.u_req[chosen >= 0]] = True
+        todo = np.flatnonzero(~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
+        if not found or len(todo) == 0 or not budget.spend(refill_s(len(todo))):
+            break
+        room = replace(ix, j_tasks_left=ix.j_tasks_left - used,
+                       j_fixed_tasks=ix.j_fixed_tasks + used)
+        more = build_candidates(room, knn=REFILL_K, only=todo)
+        cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
+            cand.r_unexplored, more.r_unexplored)))
+    return cand, FlowResult(chosen=chosen, optimal=False,
+                            served_bound=served_ceiling(ix, cand), method="greedy")
 
 
 def solve_nearest(ix: Index, budget: Budget | None = None,
@@ -368,7 +398,7 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
     if budget is not None:
         budget.charge(first_pairs_s(n_units))
     if budget is not None and not budget.spend(round_s(len(cand.p_unit), n_units)):
-        res = _greedy(ix, cand)
+        cand, res = _greedy(ix, cand, budget)
         return _explainable(ix, cand, res), res
     res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
     d = potentials(res.nodes, res.arcs)

@@ -18,7 +18,7 @@ from solver.certify import Budget, count_variant_likely, solve_nearest
 from solver.cpsat import model_fits, solve_cpsat
 from solver.decompose import parts, solve_parts
 from solver.greedy import Choice, sec_order, solve_greedy
-from solver.index import Index, build_index
+from solver.index import Index, build_index, distinct
 from solver.plan import Plan
 from solver.problem import Problem
 from solver.repair import repair
@@ -33,6 +33,7 @@ BOUND_SLACK = 1e-4  # lower tiers counted in full when they weigh at most this s
 REPAIR_SHARE = 0.2  # share of what is left that repair may take before CP-SAT
 MIN_MOVES = 2_000
 ASSEMBLY_S_PER_REQUEST = 2.5e-4  # generous: a loaded machine assembles slowly
+COUNT_ASSEMBLY_S_PER_REQUEST = 6.0e-5  # one pair per request: 2.2 s at 100,000 (quiet)
 
 
 @dataclass
@@ -119,7 +120,7 @@ def part_bound(ix: Index, cand: Candidates, greedy: dict[int, Choice], nominal: 
     BOUND_SLACK and saves most of the flow). When even that flow does not fit the nominal
     budget, the capacity bound. Chosen by size and budget only (deterministic), except on
     a machine so slow that the flow would overrun `until` (then only the bound is looser)."""
-    reqs = np.unique(cand.p_req)
+    reqs = distinct(cand.p_req)
     tiers = ix.r_tier[reqs]
     weight = [ix.r_weight[int(ri)] for ri in reqs]
     slack = BOUND_SLACK * max(served_weight(ix, greedy), 1)
@@ -153,10 +154,12 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     ix = build_index(problem)
     fixed = sum(w for w, f in zip(ix.r_weight, ix.r_fixed, strict=True) if f)
     # leave time to explain the unassigned and assemble the plan after the models stop
-    reserve = 0.3 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
+    count = count_variant_likely(ix)
+    per_request = COUNT_ASSEMBLY_S_PER_REQUEST if count else ASSEMBLY_S_PER_REQUEST
+    reserve = 0.3 + per_request * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
-    if count_variant_likely(ix):
+    if count:
         report.parts(1, fixed)
         cand, res = solve_nearest(
             ix, Budget(budget, LOAD_ALLOWANCE, deadline, stop),

@@ -266,3 +266,24 @@ def test_count_solve_reports_its_rounds():
     assert rounds and all(e["best_objective"] <= e["bound"] for e in rounds)
     assert events[-1]["phase"] == "done" and events[-1]["bound"] == plan.bound
     assert plan.status == "optimal"
+
+
+def test_greedy_fallback_refills_from_responders_with_room():
+    """The greedy fallback on the first pairs leaves out requests whose nearest responders
+    are full; refill rounds give them the nearest with room. Caps hold throughout."""
+    from solver.assemble import build_plan
+    from solver.certify import Budget, _greedy
+
+    p = _rounds_city()
+    ix = build_index(p)
+    first = build_candidates(ix, knn=4, per_task=1)
+    _, plain = _greedy(ix, first, Budget(0.0, 1.0))
+    cand, refilled = _greedy(ix, first, Budget(1e9, 1.0))
+    assert int((plain.chosen >= 0).sum()) < int((refilled.chosen >= 0).sum()) == 60
+    assert len(cand.p_unit) > len(first.p_unit)
+    from solver.engine import flow_choices
+
+    plan = build_plan(ix, cand, flow_choices(cand, refilled.chosen), status="feasible",
+                      method="greedy", started=0.0, served_bound=refilled.served_bound,
+                      optimal=False)
+    assert check(p.to_dict(), plan.to_dict()) == []

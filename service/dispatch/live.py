@@ -179,9 +179,9 @@ def _offer_first_fitting(
                 continue
             if not fits(session, ctx, request, candidate, locked):
                 refused = True
-                if not _state_knows_their_work(session, day, candidate):
-                    # Another process (a batch run's worker, say) gave them work: catch up.
-                    day.stale = True
+                # Another process (a batch run's worker, another API worker) may have given
+                # them work: count it in the state, so it is not proposed again.
+                _catch_up(session, day, candidate)
                 continue
             try:
                 outcome = offer(session, ctx, request, candidate, now, warm_day=day)
@@ -212,19 +212,29 @@ def _offer_first_fitting(
     return outcome
 
 
-def _state_knows_their_work(
-    session: Session, day: warm.DayState, candidate: solver.Assignment
-) -> bool:
-    """Whether every live task the candidates hold on the state's days is one the state
-    counted (built from, or offered by this process); a refusal with all work known was a
-    race inside this process, which the state has already caught up with."""
+def _catch_up(session: Session, day: warm.DayState, candidate: solver.Assignment) -> None:
+    """Count in the state the live tasks the candidates hold on the state's days that it
+    did not count (neither built from nor offered by this process), one share each, as if
+    this process had offered them. A refusal with all work known was a race inside this
+    process, which the state has already caught up with. Another process's later release
+    of such a task is not seen here: the state then counts the responder busier than it is
+    (a safe error) until its next rebuild, at most `live_cache_ttl_s` later. Catching up
+    per responder replaces a rebuild of the whole state, which at 10,000 responders took
+    most of a second worker's time."""
     horizon = day.origin + timedelta(days=adapter.MAX_DAYS)
-    work = repo.work(session, candidate.responder_ids, day.origin, horizon)
-    return all(
-        w.request_id in day.fixed_requests or (w.request_id, w.responder_id) in day.members
-        for w in work
-        if w.state in LIVE_STATES
-    )
+    for w in repo.work(session, candidate.responder_ids, day.origin, horizon):
+        key = (w.request_id, w.responder_id)
+        if w.state not in LIVE_STATES or w.request_id in day.fixed_requests:
+            continue
+        if key in day.members:
+            continue
+        start = day.ctx.minutes(w.planned_start) if w.planned_start is not None else None
+        share = solver.Assignment(w.request_id, (w.responder_id,), ("",), start, (w.travel,),
+                                  (0,))
+        # Only what the caps read: the request's duration and boxes (no fund: balances
+        # are re-read under lock whenever an offer draws on one).
+        stub = Request(w.request_id, (0.0, 0.0), duration=w.duration, quantity=w.quantity)
+        day.commit(key, warm.Member(share, stub))
 
 
 def _lock_candidates(session: Session, candidates: list[solver.Assignment]) -> dict[str, Responder]:

@@ -12,6 +12,10 @@ state is built once per (database, community, local day) and then kept in step:
   assignment written by hand or by a batch run) marks the community's states stale; a stale
   state is rebuilt on a background thread while the old one keeps answering. States also
   expire after ``live_cache_ttl_s`` so that writes by other processes are picked up.
+- Work another process gave a responder (another API worker's offer, a batch run) is counted
+  in the state, responder by responder, when live matching's locked re-check finds it
+  (`live._catch_up`); until the next rebuild its release elsewhere is not seen, which only
+  makes the state think that responder busier than it is.
 
 A state that is behind never causes a wrong offer: the database decides. Live matching locks
 the candidates and re-reads their counted work and busy time (`live.fits`), and compares each

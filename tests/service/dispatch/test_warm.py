@@ -212,9 +212,10 @@ def test_a_stale_state_is_rebuilt_on_a_background_thread(client, session, auto, 
 
 
 def test_work_written_by_another_process_makes_the_state_catch_up(client, session, auto):
-    """A task given outside this process (raw SQL, as a batch run's worker would) is found
-    by the locked re-check: the request goes to the next volunteer and the state is marked
-    for a rebuild instead of proposing the full one again and again."""
+    """A task given outside this process (raw SQL, as a batch run's worker or another API
+    worker would) is found by the locked re-check: the request goes to the next volunteer,
+    and the state counts that task for the full one, without a rebuild, so it does not
+    propose them again and again."""
     near, _ = volunteer(client, session, auto, auto.a, max_tasks_per_day=2)
     far, _ = volunteer(client, session, auto, auto.a, location=FAR)
     auto_dispatch(session, auto.a, on=False)
@@ -242,5 +243,8 @@ def test_work_written_by_another_process_makes_the_state_catch_up(client, sessio
     origin = adapter.planning_origin(datetime.fromisoformat(first["window_start"]))
     day = warm.day_state(session, auto.a.community_id, origin)
     assert not day.stale
+    state_before = day.state
     assert _offered_to(submit(client, auto.a)) == far["id"]
-    assert day.stale
+    assert not day.stale and day.state is state_before
+    assert (elsewhere["id"], near["id"]) in day.members
+    assert day.state.loads.tasks[day.state.ix.resp_pos[near["id"]]] == 0

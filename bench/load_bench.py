@@ -304,13 +304,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, log: Any) -> subprocess.Popen[bytes]:
+def start_server(database_url: str, port: int, log: Any,
+                 workers: int = 1) -> subprocess.Popen[bytes]:
     # As deployed: the background loop on (offer timeouts, warm-state rebuilds on a thread).
     env = {**os.environ, "DATABASE_URL": database_url, "WUSHE_BACKGROUND": "true"}
     env.pop("WUSHE_METRICS_TOKEN", None)
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--no-access-log"],
+         "--port", str(port), "--no-access-log", "--workers", str(workers)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
 
@@ -513,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--responders", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes; with more than one, the server-side "
+                             "columns come from whichever worker answered the scrape")
     args = parser.parse_args(argv)
     rates = [int(x) for x in args.rates.split(",") if x.strip()]
     if not rates or min(rates) <= 0 or max(rates) > 2_000 or not 0 < args.seconds <= 120:
@@ -532,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{time.perf_counter() - began:.1f}s", file=sys.stderr)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(url, port, log)
+        server = start_server(url, port, log, args.workers)
         wait_ready(base, server)
         rng = random.Random(args.seed)
         warm = asyncio.run(run_rate(base, world, 10, WARMUP / 10, rng, 10_000_000))

@@ -50,6 +50,7 @@ KNN_S_PER_UNIT = 4.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
 PRICE_S = 3.0e-7  # a pricing pass, per units ** 1.5: price groups multiply with the city
 GREEDY_S_PER_PAIR = 1.0e-6  # sorting pairs and the greedy pass over them
+UNITS_S = 3.0e-6  # laying out one request's demand units (every candidate build does all)
 REFILL_ROUNDS = 3  # greedy fallback: rounds giving left-out requests responders with room
 REFILL_K = 32  # nearest responders with room per left-out request and refill round
 _COST_LIMIT = 2**62
@@ -328,9 +329,10 @@ def first_pairs_s(n_units: int) -> float:
     return KNN_S_PER_UNIT * n_units
 
 
-def refill_s(n_todo: int) -> float:
-    """A refill round of the greedy fallback: pairs for `n_todo` requests, a greedy pass."""
-    return (KNN_S_PER_UNIT + GREEDY_S_PER_PAIR * REFILL_K) * n_todo
+def refill_s(n_todo: int, n_requests: int) -> float:
+    """A refill round of the greedy fallback: pairs for `n_todo` requests (and the units of
+    all `n_requests`, which every candidate build lays out), a greedy pass on them."""
+    return (KNN_S_PER_UNIT + GREEDY_S_PER_PAIR * REFILL_K) * n_todo + UNITS_S * n_requests
 
 
 def round_s(n_pairs: int, n_units: int) -> float:
@@ -353,33 +355,47 @@ def served_ceiling(ix: Index, cand: Candidates) -> int:
 
 
 def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, FlowResult]:
-    """The greedy plan on the pairs `cand`, then refilled while the budget allows: the
-    requests it left out that had responders beyond their nearest get their nearest among
-    the responders with room, and a greedy pass on those. Returned as (the pairs used, a
-    not optimal flow result on them)."""
+    """The greedy plan on the pairs `cand`, tier by tier from the most urgent: a greedy pass
+    on the tier's pairs, then, while the budget allows, refill rounds: the tier's requests
+    still out that had responders beyond their nearest get their nearest among those with
+    room, and a greedy pass on those. A tier is done before the next starts, so a normal
+    request never takes the responder an urgent one would have found. Returned as (the pairs
+    used, a not optimal flow result on them)."""
     budget.charge(GREEDY_S_PER_PAIR * len(cand.p_unit))
+    n_req = len(ix.problem.requests)
     chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
     used = np.zeros(len(ix.j_lon), dtype=np.int64)
-    more, room = cand, ix
-    for _ in range(1 + REFILL_ROUNDS):
-        ordered = more.take(sec_order(more))
-        found = solve_greedy(room, ordered, presorted=True)
-        if more is not cand:
-            cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
-        for ri, choice in found.items():
-            pair = ordered.p_id[choice.pairs[0]] + len(cand.p_unit) - len(more.p_unit)
-            chosen[cand.r_units[ri, 0]] = pair
-            used[cand.p_resp[pair]] += 1
-        served = np.zeros(len(ix.problem.requests), dtype=bool)
-        served[cand.u_req[chosen >= 0]] = True
-        todo = np.flatnonzero(~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
-        if not found or len(todo) == 0 or not budget.spend(refill_s(len(todo))):
-            break
-        room = replace(ix, j_tasks_left=ix.j_tasks_left - used,
+    served = np.zeros(n_req, dtype=bool)
+
+    def room() -> Index:
+        return replace(ix, j_tasks_left=ix.j_tasks_left - used,
                        j_fixed_tasks=ix.j_fixed_tasks + used)
-        more = build_candidates(room, knn=REFILL_K, only=todo)
-        cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
-            cand.r_unexplored, more.r_unexplored)))
+
+    def place(pairs: Candidates, offset: int) -> int:
+        """A greedy pass on `pairs` (their p_id, plus `offset`, index the joined candidates);
+        how many it placed."""
+        ordered = pairs.take(sec_order(pairs))
+        found = solve_greedy(room(), ordered, presorted=True)
+        for ri, choice in found.items():
+            chosen[cand.r_units[ri, 0]] = offset + ordered.p_id[choice.pairs[0]]
+            used[ordered.p_resp[choice.pairs[0]]] += 1
+            served[ri] = True
+        return len(found)
+
+    for tier in sorted(set(ix.r_tier[cand.u_req].tolist()), reverse=True):
+        place(cand.take(np.flatnonzero(ix.r_tier[cand.p_req] == tier)), 0)
+        for _ in range(REFILL_ROUNDS):
+            todo = np.flatnonzero(~served & ~ix.r_fixed & (ix.r_tier == tier)
+                                  & (cand.r_unexplored < geo.BIG_M))
+            if len(todo) == 0 or not budget.spend(refill_s(len(todo), n_req)):
+                break
+            more = build_candidates(room(), knn=REFILL_K, only=todo)
+            offset = len(cand.p_unit)
+            cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
+            cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
+                cand.r_unexplored, more.r_unexplored)))
+            if place(more, offset) == 0:
+                break
     return cand, FlowResult(chosen=chosen, optimal=False,
                             served_bound=served_ceiling(ix, cand), method="greedy")
 

@@ -287,3 +287,18 @@ def test_greedy_fallback_refills_from_responders_with_room():
                       method="greedy", started=0.0, served_bound=refilled.served_bound,
                       optimal=False)
     assert check(p.to_dict(), plan.to_dict()) == []
+
+
+def test_greedy_fallback_serves_a_tier_before_the_next_starts():
+    """Two urgent requests share one nearest responder; a normal request has the other as
+    its nearest. Tier by tier, the second urgent request's refill finds that responder
+    before the normal request's pass takes it."""
+    from solver.certify import Budget, _greedy
+
+    p = problem([req("u1", 0, urgency="urgent"), req("u2", 0, urgency="urgent"),
+                 req("n", 1000)],
+                [resp("a", 10, max_tasks=1), resp("b", 600, max_tasks=1)])
+    ix = build_index(p)
+    cand, res = _greedy(ix, build_candidates(ix, knn=1), Budget(1e9, 1.0))
+    served = {p.requests[int(r)].id for r in cand.u_req[res.chosen >= 0]}
+    assert served == {"u1", "u2"}

@@ -34,9 +34,10 @@ def unit_pairs(cand: Candidates) -> np.ndarray:
 def request_order(ix: Index, cand: Candidates, ptr: np.ndarray) -> list[int]:
     """Open requests with candidates, heaviest first, the most constrained first on ties."""
     nr = len(ix.problem.requests)
-    counts = np.zeros(nr, dtype=np.int64)
-    np.add.at(counts, cand.u_req, ptr[1:] - ptr[:-1])
-    reqs = [ri for ri in range(nr) if not ix.r_fixed[ri] and counts[ri] > 0]
+    counts = np.bincount(cand.u_req, weights=ptr[1:] - ptr[:-1], minlength=nr).astype(np.int64)
+    # only the requests with pairs are looked at in Python: the fallback's refills pass
+    # a few hundred of 100,000
+    reqs = np.flatnonzero(~ix.r_fixed & (counts > 0)).tolist()
     return sorted(reqs, key=lambda ri: (-ix.r_weight[ri], int(counts[ri]), ri))
 
 

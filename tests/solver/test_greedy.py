@@ -52,3 +52,15 @@ def test_loads_find_the_gap_between_busy_visits():
     assert loads.starts(0, 5, 10, (400, 600)) == [(530, 585)]
     loads.release(0, 500, 5, 20, 0)
     assert loads.starts(0, 5, 10, (480, 600)) == [(485, 585)]
+
+
+def test_loads_never_write_the_index_busy_lists():
+    """Loads share the index's busy lists until a responder's is written: a commit copies
+    it first, so the index and a second Loads still see the responder free."""
+    ix = build_index(problem([req("r", 0, window=[600, 700])], [resp("v", 0)]))
+    first = Loads(ix)
+    first.commit(0, 600, 5, 10, 0)
+    assert first.busy[0] == [(595, 615)]
+    assert ix.j_busy[0] == [] and Loads(ix).busy[0] == []
+    first.release(0, 600, 5, 10, 0)
+    assert first.busy[0] == [] and ix.j_busy[0] == []

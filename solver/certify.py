@@ -46,13 +46,15 @@ BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
 REPAIR_MAX = 400  # new pairs worked into the last flow in place rather than solved afresh
 # quiet-machine costs, to size the rounds from a budget (fitted on bench/instances.py cities)
-KNN_S_PER_UNIT = 4.0e-5  # the first pairs: ball queries, the static rules
+KNN_S_PER_UNIT = 2.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
 PRICE_S = 3.0e-7  # a pricing pass, per units ** 1.5: price groups multiply with the city
-GREEDY_S_PER_PAIR = 1.0e-6  # sorting pairs and the greedy pass over them
-UNITS_S = 3.0e-6  # laying out one request's demand units (every candidate build does all)
-REFILL_ROUNDS = 3  # greedy fallback: rounds giving left-out requests responders with room
-REFILL_K = 32  # nearest responders with room per left-out request and refill round
+GREEDY_S_PER_PAIR = 7.0e-7  # sorting pairs and the greedy pass over them
+REFILL_TREES_S = 1.2e-6  # a refill round's class masks and KD-trees, per responder
+REFILL_S_PER_REQUEST = 8.0e-6  # a refill round's nearest-with-room query, per request
+GREEDY_CHUNK = 2500  # greedy fallback: requests per chunk, heaviest first
+REFILL_ROUNDS = 2  # rounds giving a chunk's left-out requests responders with room
+REFILL_K = 64  # nearest responders with room per left-out request and refill round
 _COST_LIMIT = 2**62
 
 
@@ -329,10 +331,11 @@ def first_pairs_s(n_units: int) -> float:
     return KNN_S_PER_UNIT * n_units
 
 
-def refill_s(n_todo: int, n_requests: int) -> float:
-    """A refill round of the greedy fallback: pairs for `n_todo` requests (and the units of
-    all `n_requests`, which every candidate build lays out), a greedy pass on them."""
-    return (KNN_S_PER_UNIT + GREEDY_S_PER_PAIR * REFILL_K) * n_todo + UNITS_S * n_requests
+def refill_s(n_todo: int, n_responders: int) -> float:
+    """A refill round of the greedy fallback: pairs for `n_todo` requests (KD-trees of the
+    responders with room, one per class), a greedy pass on them."""
+    return ((REFILL_S_PER_REQUEST + GREEDY_S_PER_PAIR * REFILL_K) * n_todo
+            + REFILL_TREES_S * n_responders)
 
 
 def round_s(n_pairs: int, n_units: int) -> float:
@@ -355,12 +358,14 @@ def served_ceiling(ix: Index, cand: Candidates) -> int:
 
 
 def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, FlowResult]:
-    """The greedy plan on the pairs `cand`, tier by tier from the most urgent: a greedy pass
-    on the tier's pairs, then, while the budget allows, refill rounds: the tier's requests
-    still out that had responders beyond their nearest get their nearest among those with
-    room, and a greedy pass on those. A tier is done before the next starts, so a normal
-    request never takes the responder an urgent one would have found. Returned as (the pairs
-    used, a not optimal flow result on them)."""
+    """The greedy plan on the pairs `cand`, in chunks of `GREEDY_CHUNK` requests of one
+    urgency tier, heaviest first: a greedy pass on the chunk's pairs, then, while the
+    budget allows, refill rounds: the chunk's requests still out that had responders
+    beyond their nearest get their nearest among those with room, and a greedy pass on
+    those. A chunk is done before the next starts, so a lighter request never takes the
+    responder a heavier one's refill would have found (the all-pairs greedy's order,
+    widening only where the nearest are full). Returned as (the pairs used, a not optimal
+    flow result on them)."""
     budget.charge(GREEDY_S_PER_PAIR * len(cand.p_unit))
     n_req = len(ix.problem.requests)
     chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
@@ -382,12 +387,24 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
             served[ri] = True
         return len(found)
 
-    for tier in sorted(set(ix.r_tier[cand.u_req].tolist()), reverse=True):
-        place(cand.take(np.flatnonzero(ix.r_tier[cand.p_req] == tier)), 0)
+    # chunks of the heaviest first, never across an urgency tier
+    heaviest = np.array(sorted(np.flatnonzero(~ix.r_fixed).tolist(),
+                               key=lambda r: -ix.r_weight[r]), dtype=np.int64)
+    tier = ix.r_tier[heaviest]
+    first_of_tier = np.searchsorted(-tier, -tier, side="left")
+    within = np.arange(len(heaviest)) - first_of_tier
+    new_chunk = (within % GREEDY_CHUNK == 0).astype(np.int64)
+    chunk_of = np.zeros(n_req, dtype=np.int64)
+    chunk_of[heaviest] = np.cumsum(new_chunk) - 1
+    by_chunk = np.argsort(chunk_of[cand.p_req], kind="stable")
+    bounds = np.searchsorted(chunk_of[cand.p_req][by_chunk],
+                             np.arange(chunk_of.max(initial=0) + 2))
+    for c in range(len(bounds) - 1):
+        place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]), 0)
         for _ in range(REFILL_ROUNDS):
-            todo = np.flatnonzero(~served & ~ix.r_fixed & (ix.r_tier == tier)
+            todo = np.flatnonzero(~served & ~ix.r_fixed & (chunk_of == c)
                                   & (cand.r_unexplored < geo.BIG_M))
-            if len(todo) == 0 or not budget.spend(refill_s(len(todo), n_req)):
+            if len(todo) == 0 or not budget.spend(refill_s(len(todo), len(ix.j_lon))):
                 break
             more = build_candidates(room(), knn=REFILL_K, only=todo)
             offset = len(cand.p_unit)

@@ -224,7 +224,7 @@ def test_served_ceiling_bounds_the_all_pairs_optimum():
 def test_count_solve_keeps_to_a_short_time_limit():
     """A time limit too short for any flow gives the greedy plan on the nearest pairs,
     feasible, with a bound no lower than the optimum; a long one gives the optimum."""
-    d = generate(1000, 200, "count", 0)
+    d = generate(3000, 600, "count", 0)
     p = Problem.from_dict(d)
     short = solve(p, time_limit=0.01)
     assert (short.method, short.status) == ("greedy", "feasible")

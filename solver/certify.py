@@ -55,6 +55,8 @@ REFILL_S_PER_REQUEST = 8.0e-6  # a refill round's nearest-with-room query, per r
 GREEDY_CHUNK = 2500  # greedy fallback: requests per chunk, heaviest first
 REFILL_ROUNDS = 2  # rounds giving a chunk's left-out requests responders with room
 REFILL_K = 64  # nearest responders with room per left-out request and refill round
+WIDE_K = 2048  # the fallback's last sweep: about every responder with room in reach
+WIDE_S_PER_NEIGHBOUR = 4.0e-8  # that sweep's query, per request and neighbour asked for
 _COST_LIMIT = 2**62
 
 
@@ -332,10 +334,10 @@ def first_pairs_s(n_units: int) -> float:
 
 
 def refill_s(n_todo: int, n_responders: int) -> float:
-    """A refill round of the greedy fallback: pairs for `n_todo` requests (KD-trees of the
-    responders with room, one per class), a greedy pass on them."""
-    return ((REFILL_S_PER_REQUEST + GREEDY_S_PER_PAIR * REFILL_K) * n_todo
-            + REFILL_TREES_S * n_responders)
+    """The pairs of a refill round of the greedy fallback: `n_todo` requests' nearest with
+    room (KD-trees of the responders with room, one per class). Its greedy pass is charged
+    once the pairs are known."""
+    return REFILL_S_PER_REQUEST * n_todo + REFILL_TREES_S * n_responders
 
 
 def round_s(n_pairs: int, n_units: int) -> float:
@@ -364,8 +366,9 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
     beyond their nearest get their nearest among those with room, and a greedy pass on
     those. A chunk is done before the next starts, so a lighter request never takes the
     responder a heavier one's refill would have found (the all-pairs greedy's order,
-    widening only where the nearest are full). Returned as (the pairs used, a not optimal
-    flow result on them)."""
+    widening only where the nearest are full). A last sweep offers every request still out
+    about every responder with room in its reach. Returned as (the pairs used, a not
+    optimal flow result on them)."""
     budget.charge(GREEDY_S_PER_PAIR * len(cand.p_unit))
     n_req = len(ix.problem.requests)
     chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
@@ -399,20 +402,37 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
     by_chunk = np.argsort(chunk_of[cand.p_req], kind="stable")
     bounds = np.searchsorted(chunk_of[cand.p_req][by_chunk],
                              np.arange(chunk_of.max(initial=0) + 2))
+
+    def refill(todo: np.ndarray, k: int) -> int:
+        """The `todo` requests' k nearest responders with room, and a greedy pass on them;
+        how many it placed (0 when the pass does not fit the budget)."""
+        nonlocal cand
+        more = build_candidates(room(), knn=k, only=todo)
+        if not budget.spend(GREEDY_S_PER_PAIR * len(more.p_unit)):
+            return 0
+        offset = len(cand.p_unit)
+        cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
+        cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
+            cand.r_unexplored, more.r_unexplored)))
+        return place(more, offset)
+
+    def left_out(mask: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(mask & ~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
+
+    nj = len(ix.j_lon)
     for c in range(len(bounds) - 1):
         place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]), 0)
         for _ in range(REFILL_ROUNDS):
-            todo = np.flatnonzero(~served & ~ix.r_fixed & (chunk_of == c)
-                                  & (cand.r_unexplored < geo.BIG_M))
-            if len(todo) == 0 or not budget.spend(refill_s(len(todo), len(ix.j_lon))):
+            todo = left_out(chunk_of == c)
+            if len(todo) == 0 or not budget.spend(refill_s(len(todo), nj)):
                 break
-            more = build_candidates(room(), knn=REFILL_K, only=todo)
-            offset = len(cand.p_unit)
-            cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
-            cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
-                cand.r_unexplored, more.r_unexplored)))
-            if place(more, offset) == 0:
+            if refill(todo, REFILL_K) == 0:
                 break
+    # a last, wide sweep: every request still out gets about every responder with room
+    todo = left_out(np.ones(n_req, dtype=bool))
+    if len(todo) and budget.spend(WIDE_S_PER_NEIGHBOUR * WIDE_K * len(todo)
+                                  + REFILL_TREES_S * nj):
+        refill(todo, WIDE_K)
     return cand, FlowResult(chosen=chosen, optimal=False,
                             served_bound=served_ceiling(ix, cand), method="greedy")
 

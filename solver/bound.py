@@ -37,5 +37,10 @@ def capacity_bound(ix: Index, cand: Candidates) -> int:
     needed one slot, the heaviest requests with candidates up to the task slots left."""
     js = distinct(cand.p_resp)
     slots = int(np.minimum(ix.j_tasks_left[js], len(cand.u_req)).sum())
-    weights = sorted((ix.r_weight[r] for r in {int(r) for r in cand.p_req}), reverse=True)
+    return heaviest(ix, cand.p_req.tolist(), slots)
+
+
+def heaviest(ix: Index, requests: list[int], slots: int) -> int:
+    """The summed weight of the `slots` heaviest of `requests` (each counted once)."""
+    weights = sorted((ix.r_weight[r] for r in set(requests)), reverse=True)
     return sum(weights[:slots])

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
+from solver.bound import heaviest
 from solver.candidates import (
     Candidates,
     _classes,
@@ -355,8 +356,7 @@ def served_ceiling(ix: Index, cand: Candidates) -> int:
         reachable |= cand.r_unexplored < geo.BIG_M
     reachable &= ~ix.r_fixed
     slots = int(np.minimum(ix.j_tasks_left, len(cand.u_req)).sum())
-    weights = sorted((ix.r_weight[int(r)] for r in np.flatnonzero(reachable)), reverse=True)
-    return sum(weights[:slots])
+    return heaviest(ix, np.flatnonzero(reachable).tolist(), slots)
 
 
 def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, FlowResult]:
@@ -450,9 +450,9 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
     n_units = len(cand.u_req)
     if budget is not None:
         budget.charge(first_pairs_s(n_units))
-    if budget is not None and not budget.spend(round_s(len(cand.p_unit), n_units)):
-        cand, res = _greedy(ix, cand, budget)
-        return _explainable(ix, cand, res), res
+        if not budget.spend(round_s(len(cand.p_unit), n_units)):
+            cand, res = _greedy(ix, cand, budget)
+            return _explainable(ix, cand, res), res
     res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
     d = potentials(res.nodes, res.arcs)
     while d is not None:  # None cannot happen for an optimal flow

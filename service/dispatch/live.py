@@ -224,9 +224,7 @@ def _catch_up(session: Session, day: warm.DayState, candidate: solver.Assignment
     horizon = day.origin + timedelta(days=adapter.MAX_DAYS)
     for w in repo.work(session, candidate.responder_ids, day.origin, horizon):
         key = (w.request_id, w.responder_id)
-        if w.state not in LIVE_STATES or w.request_id in day.fixed_requests:
-            continue
-        if key in day.members:
+        if w.state not in LIVE_STATES or w.request_id in day.fixed_requests or key in day.members:
             continue
         start = day.ctx.minutes(w.planned_start) if w.planned_start is not None else None
         share = solver.Assignment(w.request_id, (w.responder_id,), ("",), start, (w.travel,),

@@ -37,6 +37,8 @@ from solver.plan import Assignment, Unassigned
 from solver.problem import KINDS, LICENCE_RANK, Problem, Request, Responder
 
 ALTERNATIVES = 5
+# Ranked candidates are turned into Python values this many at a time.
+ITER_CHUNK = 32
 VOLUNTEER = KINDS.index("volunteer")
 _MASKS = (("category", "categories"), ("zone", "zone_clearances"),
           ("community", "community_ids"))
@@ -309,12 +311,15 @@ class _Ranked:
         return len(self.js)
 
     def __iter__(self):
-        return zip(self.js.tolist(), self.metres.tolist(), self.minutes.tolist(), strict=True)
+        # In chunks: a search usually stops within the first few dozen of thousands, and
+        # converting them all to Python numbers up front cost most of a live match.
+        for lo in range(0, len(self.js), ITER_CHUNK):
+            yield from self.head(lo + ITER_CHUNK, lo)
 
-    def head(self, n: int):
-        return list(self)[:n] if len(self) <= n else zip(
-            self.js[:n].tolist(), self.metres[:n].tolist(), self.minutes[:n].tolist(),
-            strict=True)
+    def head(self, n: int, lo: int = 0):
+        """Entries lo..n-1 as (responder, metres, minutes) tuples."""
+        return zip(self.js[lo:n].tolist(), self.metres[lo:n].tolist(),
+                   self.minutes[lo:n].tolist(), strict=True)
 
 
 def _slot_ok(ix, r: Request, slot, near) -> np.ndarray:

@@ -51,7 +51,7 @@ def visible_request(
 
 def _place(
     session: Session, principal: Principal, data: schemas.RequestCreate
-) -> tuple[str, str | None]:
+) -> tuple[Community, str | None]:
     """The request's community and grid; a grid app must file in one of its own grids."""
     if principal.role is Role.grid_app and data.grid_id is None:
         raise Unprocessable.on("grid_id", "a grid app files requests in one of its grids")
@@ -61,10 +61,10 @@ def _place(
     community_id = data.community_id or (grid.community_id if grid else None)
     if community_id is None:
         raise Unprocessable.on("community_id", "name the community (or a grid in it)")
-    places.visible_community(session, principal, community_id, "community_id")
+    community = places.visible_community(session, principal, community_id, "community_id")
     if grid is not None and grid.community_id != community_id:
         raise Unprocessable.on("grid_id", f"grid {grid.id!r} is not in community {community_id!r}")
-    return community_id, grid.id if grid else None
+    return community, grid.id if grid else None
 
 
 def _resident(
@@ -118,7 +118,10 @@ def create_request(
     whatever the caller's role."""
     if principal.role not in (Role.admin, Role.dispatcher, Role.grid_app):
         raise Forbidden("Only dispatchers and grid apps file service requests.")
-    community_id, grid_id = _place(session, principal, data)
+    # Held until the request is matched: the session's identity map keeps only weak
+    # references, and live matching reads the community again (without a query while held).
+    community, grid_id = _place(session, principal, data)
+    community_id = community.id
     resident = _resident(session, principal, data.resident_id, community_id)
     from service.catalogue import service as catalogue
 
@@ -162,7 +165,7 @@ def create_request(
         zones.tag(session, request)
     request.urgency_given = data.urgency
     request.urgency = emergency.urgency_for(
-        session.get(Community, community_id), request, resident.tags if resident else None
+        community, request, resident.tags if resident else None
     )
     session.add(request)
     _flush(session, source, data.external_id)

@@ -100,9 +100,33 @@ def _collect(session: Session) -> list[dict[str, Any]]:
 
 @event.listens_for(Session, "after_flush")
 def _record(session: Session, _context: Any) -> None:
+    """Take the entries of this flush now, while the rows' history is there to read.
+
+    They are written once, just before the commit (one insert for the whole transaction,
+    not one per flush), except inside a savepoint, which may still be rolled back alone:
+    those are written at once and go or stay with it."""
     rows = _collect(session) + session.info.pop("audit_pending", [])
+    if not rows:
+        return
+    if session.in_nested_transaction():
+        session.connection().execute(insert(AuditEntry), rows)
+    else:
+        session.info.setdefault("audit_unwritten", []).extend(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write(session: Session) -> None:
+    session.flush()
+    rows = session.info.pop("audit_unwritten", [])
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    # A rollback of the whole transaction takes its entries with it.
+    if transaction.parent is None:
+        session.info.pop("audit_unwritten", None)
 
 
 def record(session: Session, obj: Entity, action: str, before: Any, after: Any) -> None:

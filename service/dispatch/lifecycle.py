@@ -101,7 +101,6 @@ def transition_request(
     verb, kind = REQUEST_VERBS[to_state]
     request.state = to_state
     name_action(session, request.id, verb)
-    session.flush()
     payload = {"from": before, "to": to_state, "reason": reason, "grid_id": request.grid_id}
     event(
         session,
@@ -111,6 +110,10 @@ def transition_request(
         subject_id=request.id,
         payload=payload,
     )
+    # Flushed now, so the audit entry of this move carries its verb and no later change is
+    # folded into it; whatever else is pending (the offer's rows, events) goes in the same
+    # flush, one insert per table.
+    session.flush()
 
 
 def transition_assignment(
@@ -130,7 +133,6 @@ def transition_assignment(
             else (f"{to_state}: {reason}")
         )
     name_action(session, assignment.id, verb)
-    session.flush()
     event(
         session,
         kind,
@@ -145,6 +147,7 @@ def transition_assignment(
         },
         responder_id=assignment.responder_id,
     )
+    session.flush()  # as in transition_request
 
 
 # --- money

@@ -377,13 +377,13 @@ def offer(
 
 
 def add_offers(session: Session, request: ServiceRequest, rows: list[Assignment]) -> None:
+    """Add the offer rows and their events; they are flushed with the request's move to
+    offered, which follows."""
     from service.audit.recorder import name_action
 
     for a in rows:
         session.add(a)
         name_action(session, a.id, "offer")
-    session.flush()
-    for a in rows:
         lifecycle.event(
             session,
             "assignment.offered",

@@ -36,7 +36,9 @@ def record(
     payload: dict[str, Any],
     responder_id: str | None = None,
 ) -> None:
-    """Add an event in the caller's transaction: it commits or rolls back with the change."""
+    """Add an event in the caller's transaction: it commits or rolls back with the change.
+
+    Not flushed here: the events of one change go out with its next flush, in one insert."""
     plain = to_jsonable_python(payload)
     session.add(
         Event(
@@ -49,7 +51,6 @@ def record(
             payload=plain,
         )
     )
-    session.flush()
 
 
 def _grid_of(

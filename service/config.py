@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # Live matching keeps each community's responders and their load in memory; a state older
     # than this is rebuilt in the background (picks up writes made by other processes).
     live_cache_ttl_s: float = Field(default=60.0, gt=0)
+    # A checked API key is trusted this long without reading it again; 0: every request
+    # reads it. A revocation or scope change made through this process applies at once,
+    # one made through another process (another worker, the CLI) within this time.
+    key_cache_s: float = Field(default=5.0, ge=0)
     # Database connections; the request thread pool is sized to match (see service.main).
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

@@ -3,15 +3,19 @@
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.auth.models import ApiKey
 from service.config import get_settings
@@ -91,34 +95,100 @@ def _communities_of(session: Session, key: ApiKey) -> frozenset[str] | None:
     return frozenset(ids)
 
 
+@dataclass(frozen=True)
+class _Checked:
+    principal: Principal
+    expires_at: datetime | None
+    until: float  # _clock() after which the key is read again
+
+
+# Keys checked lately, by their hash (so only a key that matched is ever found here).
+_checked: dict[str, _Checked] = {}
+_checked_lock = threading.Lock()
+CHECKED_MAX = 10_000
+# The rows a principal is made of: a commit that changes any of them empties the cache.
+_SCOPE_TABLES = frozenset({"api_key", "community", "grid", "responder_community"})
+_clock = time.monotonic
+
+
+def _unexpired(key_expires_at: datetime | None) -> None:
+    if key_expires_at is not None and key_expires_at <= utcnow():
+        raise Unauthorized("The API key has expired.")
+
+
+def checked(presented: str | None) -> Principal | None:
+    """The caller, if its key was checked within ``key_cache_s``; None: read it."""
+    if not presented or not _checked:
+        return None
+    hit = _checked.get(hash_key(presented))
+    if hit is None or hit.until <= _clock():
+        return None
+    _unexpired(hit.expires_at)
+    return hit.principal
+
+
+def forget_checked_keys() -> None:
+    with _checked_lock:
+        _checked.clear()
+
+
 def authenticate(session: Session, presented: str | None) -> Principal:
     if not presented:
         raise Unauthorized(f"Send an API key in the {KEY_HEADER} header.")
     prefix = _prefix_of(presented)
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
-    if key is None or not hmac.compare_digest(key.key_hash, hash_key(presented)):
+    digest = hash_key(presented)
+    if key is None or not hmac.compare_digest(key.key_hash, digest):
         raise Unauthorized("The API key is not valid.")
     if key.revoked_at is not None:
         raise Unauthorized("The API key has been revoked.")
-    if key.expires_at is not None and key.expires_at <= utcnow():
-        raise Unauthorized("The API key has expired.")
-    return Principal(
+    _unexpired(key.expires_at)
+    principal = Principal(
         key_id=key.id,
         role=Role(key.role),
         community_ids=_communities_of(session, key),
         grid_ids=frozenset(key.grid_ids or []),
         responder_id=key.responder_id,
     )
+    ttl = get_settings().key_cache_s
+    if ttl > 0:
+        with _checked_lock:
+            if len(_checked) >= CHECKED_MAX:
+                _checked.clear()
+            _checked[digest] = _Checked(principal, key.expires_at, _clock() + ttl)
+    return principal
+
+
+@event.listens_for(Session, "after_flush")
+def _note_scope_change(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in _SCOPE_TABLES:
+            session.info["key_scope_changed"] = True
+            return
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_on_scope_change(session: Session) -> None:
+    if session.info.pop("key_scope_changed", False):
+        forget_checked_keys()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _reset_scope_change(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed (and handled above) or rolled back
+        session.info.pop("key_scope_changed", None)
 
 
 _header = APIKeyHeader(name=KEY_HEADER, auto_error=False, description="Wushe API key")
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def current_principal(
+async def current_principal(
     request: Request, session: SessionDep, presented: Annotated[str | None, Depends(_header)]
 ) -> Principal:
-    principal = authenticate(session, presented)
+    # A key checked a moment ago is answered here, on the event loop; only a key read from
+    # the database takes a worker thread.
+    principal = checked(presented) or await run_in_threadpool(authenticate, session, presented)
     session.info["actor"] = principal
     request.state.principal = principal
     return principal
@@ -128,7 +198,10 @@ def require(*roles: Role) -> Callable[..., Principal]:
     """Dependency: the caller, if its role is one of ``roles`` (admin always passes)."""
     allowed = set(roles) | {Role.admin}
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    # Async: a role check needs no worker thread.
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(f"The {principal.role.value} role may not do this.")
         return principal

@@ -90,3 +90,111 @@ def test_dispatcher_cannot_issue_keys_for_other_grids(client, world, session):
 def test_grid_app_cannot_manage_keys(client, world):
     """Key management is for dispatchers and admins: a grid app gets 403."""
     assert client.get("/v1/api-keys", headers=headers(world.a.grid_app)).status_code == 403
+
+
+# --- checked keys are trusted for key_cache_s -------------------------------------------
+
+
+def _api_key_reads(client, key: str, path: str = "/v1/communities") -> tuple[int, int]:
+    """(status, SELECTs on api_key) of one request."""
+    from sqlalchemy import event
+
+    from service.db import get_engine
+
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM api_key" in statement:
+            reads.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        status = client.get(path, headers=headers(key)).status_code
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
+    return status, len(reads)
+
+
+def _revoke_elsewhere(key_id: str) -> None:
+    """Revoke as another process would: a plain UPDATE, nothing this process hears of."""
+    from sqlalchemy import update
+
+    from service.auth.models import ApiKey
+    from service.db import get_engine
+
+    with get_engine().begin() as connection:
+        connection.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(UTC))
+        )
+
+
+def _grid_app_key(client, world) -> dict:
+    return client.post(
+        "/v1/api-keys",
+        json={"name": "g", "role": "grid_app", "grid_ids": [world.a.grid_id]},
+        headers=headers(world.a.dispatcher),
+    ).json()
+
+
+def test_a_checked_key_is_not_read_again_within_key_cache_s(client, world):
+    """The second request of a key is answered without reading the key (nor its grids)."""
+    key = _grid_app_key(client, world)["key"]
+    assert _api_key_reads(client, key) == (200, 1)
+    assert _api_key_reads(client, key) == (200, 0)
+
+
+def test_a_key_revoked_here_is_refused_at_once_though_checked(client, world):
+    """A revocation through the API empties the cache of checked keys."""
+    created = _grid_app_key(client, world)
+    assert client.get("/v1/communities", headers=headers(created["key"])).status_code == 200
+    revoked = client.post(
+        f"/v1/api-keys/{created['id']}/revoke", headers=headers(world.a.dispatcher)
+    )
+    assert revoked.status_code == 200
+    assert client.get("/v1/communities", headers=headers(created["key"])).status_code == 401
+
+
+def test_a_key_revoked_elsewhere_is_refused_once_key_cache_s_passed(client, world, monkeypatch):
+    """Another process's revocation is seen when the checked key's time runs out."""
+    from service.auth import principal
+    from service.config import get_settings
+
+    created = _grid_app_key(client, world)
+    assert client.get("/v1/communities", headers=headers(created["key"])).status_code == 200
+    _revoke_elsewhere(created["id"])
+    assert _api_key_reads(client, created["key"]) == (200, 0)  # still trusted, as documented
+    later = principal._clock() + get_settings().key_cache_s + 0.001
+    monkeypatch.setattr(principal, "_clock", lambda: later)
+    assert _api_key_reads(client, created["key"]) == (401, 1)
+
+
+def test_with_key_cache_s_zero_every_request_reads_the_key(client, world, monkeypatch):
+    """key_cache_s = 0 turns the cache off: a revocation anywhere applies at once."""
+    from service.config import get_settings
+
+    monkeypatch.setenv("WUSHE_KEY_CACHE_S", "0")
+    get_settings.cache_clear()
+    try:
+        created = _grid_app_key(client, world)
+        assert _api_key_reads(client, created["key"]) == (200, 1)
+        _revoke_elsewhere(created["id"])
+        assert _api_key_reads(client, created["key"]) == (401, 1)
+    finally:
+        monkeypatch.delenv("WUSHE_KEY_CACHE_S")
+        get_settings.cache_clear()
+
+
+def test_a_checked_key_past_its_expiry_is_refused(client, world, session, monkeypatch):
+    """Expiry is checked on every request, cached or not."""
+    from service.auth import principal
+
+    secret = add_key(
+        session,
+        Role.dispatcher,
+        community_ids=[world.a.community_id],
+        expires_at=datetime.now(UTC) + timedelta(seconds=60),
+    )
+    session.commit()
+    assert client.get("/v1/communities", headers=headers(secret)).status_code == 200
+    monkeypatch.setattr(principal, "utcnow", lambda: datetime.now(UTC) + timedelta(seconds=61))
+    assert _api_key_reads(client, secret) == (401, 0)

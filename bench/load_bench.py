@@ -52,6 +52,8 @@ REQUEST_TIMEOUT_S = 30.0
 DRAIN_LIMIT_S = 60.0
 READY_LIMIT_S = 60.0
 WARMUP = 20
+# Idle connections older than this are not reused (the server's keep-alive time is 5 s).
+KEEP_ALIVE_REUSE_S = 3.0
 METRE_LAT = 1 / 111_320
 METRE_LON = 1 / (111_320 * math.cos(math.radians(CENTRE[1])))
 
@@ -466,14 +468,26 @@ class LeanClient:
 
     def __init__(self, host: str, port: int, size: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        # (reader, writer, when it was last used), most recently used last.
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.gate = asyncio.Semaphore(size)
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """An idle connection the server still keeps open, or a new one. The server closes a
+        connection idle for its keep-alive time (uvicorn: 5 s); a request sent on it just as
+        it closes is lost, so connections idle nearly that long are not reused."""
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, used = self.idle.pop()
+            if now - used < KEEP_ALIVE_REUSE_S:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
 
     async def exchange(self, raw: bytes, timeout: float) -> tuple[int, bytes]:
         """Send one request (its bytes as they go on the wire); the status and body."""
         async with self.gate:
-            conn = self.idle.pop() if self.idle else await asyncio.open_connection(
-                self.host, self.port)
+            conn = await self._connection()
             try:
                 status, body, close = await asyncio.wait_for(self._roundtrip(conn, raw), timeout)
             except BaseException:
@@ -482,7 +496,7 @@ class LeanClient:
             if close:
                 conn[1].close()
             else:
-                self.idle.append(conn)
+                self.idle.append((*conn, time.monotonic()))
             return status, body
 
     @staticmethod
@@ -501,7 +515,7 @@ class LeanClient:
         return parser.get_status_code(), b"".join(reply.body), reply.close
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
         self.idle.clear()
 

@@ -25,9 +25,11 @@ def pool_capacity() -> int:
 
 
 def request_slots() -> int:
-    """API requests handled at once: as many as there are worker threads for their handlers,
-    and connections for them beside the background's (see service.limits.Admission)."""
-    return max(MIN_REQUEST_SLOTS, pool_capacity() - BACKGROUND_CONNECTIONS)
+    """API requests handled at once (``WUSHE_REQUEST_SLOTS``), with a worker thread each and
+    at most as many as there are connections for them beside the background's (see
+    service.limits.Admission)."""
+    room = max(MIN_REQUEST_SLOTS, pool_capacity() - BACKGROUND_CONNECTIONS)
+    return min(get_settings().request_slots, room)
 
 
 def make_engine(url: str) -> Engine:

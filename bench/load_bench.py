@@ -346,7 +346,8 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 _SAMPLE = re.compile(
-    r"^(wushe_live_match_seconds|wushe_solve_seconds)_(sum|count)(\{[^}]*\})? (\S+)$"
+    r"^(wushe_live_match_seconds|wushe_solve_seconds|wushe_warm_build_seconds)_(sum|count)"
+    r"(\{[^}]*\})? (\S+)$"
 )
 
 
@@ -360,7 +361,7 @@ def scrape(base: str) -> dict[str, float] | None:
         return None
     for line in body.splitlines():
         m = _SAMPLE.match(line)
-        if m and (m.group(1) == "wushe_live_match_seconds" or 'kind="live"' in (m.group(3) or "")):
+        if m and (m.group(1) != "wushe_solve_seconds" or 'kind="live"' in (m.group(3) or "")):
             out[f"{m.group(1)}_{m.group(2)}"] = float(m.group(4))
     return out
 
@@ -590,8 +591,9 @@ def table(results: list[RateResult]) -> str:
     lines = [
         "| target req/s | sent | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
         "| offered % | server live match ms (mean) | of which solve ms (mean) | caps exceeded "
-        "| double assignments | CPU ms/request: server | client | database |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| double assignments | CPU ms/request: server | client | database "
+        "| warm-state builds (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ok = r.ok
@@ -606,7 +608,7 @@ def table(results: list[RateResult]) -> str:
             f"| {percentile(r.latencies_ms, 95):.0f} | {percentile(r.latencies_ms, 99):.0f} "
             f"| {max(r.latencies_ms, default=float('nan')):.0f} | {r.errors} | {offered:.1f} "
             f"| {lm:.1f} | {sv:.1f} | {r.caps_exceeded} | {r.double_assigned} "
-            f"{_cpu_cells(r)}|"
+            f"{_cpu_cells(r)}| {_builds_cell(s)} |"
         )
     return "\n".join(lines)
 
@@ -650,8 +652,16 @@ def _delta(before: dict[str, float] | None, after: dict[str, float] | None) -> d
     names = {
         "live_sum": "wushe_live_match_seconds_sum", "live_count": "wushe_live_match_seconds_count",
         "solve_sum": "wushe_solve_seconds_sum", "solve_count": "wushe_solve_seconds_count",
+        "builds": "wushe_warm_build_seconds_count", "build_sum": "wushe_warm_build_seconds_sum",
     }
     return {k: after.get(v, 0.0) - before.get(v, 0.0) for k, v in names.items()}
+
+
+def _builds_cell(server: dict[str, float]) -> str:
+    """Warm-state builds during the rate's run (first use, stale or expired) and their time."""
+    if "builds" not in server:
+        return "–"
+    return f"{server['builds']:.0f} ({server.get('build_sum', 0.0):.1f})"
 
 
 def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

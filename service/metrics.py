@@ -46,6 +46,11 @@ SOLVE_SECONDS = Histogram(
     ["kind"],
     buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300),
 )
+WARM_BUILD_SECONDS = Histogram(
+    "wushe_warm_build_seconds",
+    "Time to build a community's warm live-matching state (first use, stale or expired).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 OFFERS_MADE = Counter("wushe_offers_made", "Offers made to responders.")
 OFFERS_PENDING = Gauge("wushe_offers_pending", "Assignments offered and not yet answered.")
 REQUESTS_UNASSIGNED = Gauge("wushe_requests_unassigned", "Service requests still submitted.")

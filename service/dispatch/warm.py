@@ -160,6 +160,13 @@ def day_state(session: Session, community_id: str, origin: datetime) -> DayState
 
 
 def _build(session: Session, community_id: str, origin: datetime) -> DayState:
+    from service.metrics import WARM_BUILD_SECONDS
+
+    with WARM_BUILD_SECONDS.time():
+        return _read(session, community_id, origin)
+
+
+def _read(session: Session, community_id: str, origin: datetime) -> DayState:
     problem, ctx = adapter.build_problem(
         session,
         [community_id],

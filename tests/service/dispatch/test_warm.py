@@ -74,6 +74,31 @@ def test_an_edit_through_the_api_rebuilds_the_state(client, session, auto):
     assert second["dispatch"]["reason"] == "no_qualified_responder"
 
 
+def _builds() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("wushe_warm_build_seconds_count") or 0.0
+
+
+def test_builds_of_the_state_are_counted_in_the_metrics(client, session, auto):
+    """wushe_warm_build_seconds counts each build: the first match builds, the next reuses,
+    an edit makes the one after build again."""
+    only, _ = volunteer(client, session, auto, auto.a)
+    counted = [_builds()]
+    for step in ("first", "again", "edit"):
+        if step == "edit":
+            response = client.patch(
+                f"/v1/responders/{only['id']}", json={"radius_m": 4000},
+                headers=headers(auto.admin),
+            )
+            assert response.status_code == 200, response.text
+        submit(client, auto.a)
+        counted.append(_builds())
+    assert [b - a for a, b in zip(counted, counted[1:], strict=False)] == [1, 0, 1]
+    metrics = client.get("/metrics").text
+    assert "wushe_warm_build_seconds_count" in metrics
+
+
 def test_a_new_responder_is_seen_by_the_next_match(client, session, auto):
     """Queued for want of anyone in range; a volunteer registered nearby gets the next one."""
     volunteer(client, session, auto, auto.a, location=FAR, radius_m=500)

@@ -49,6 +49,27 @@ def test_shifts_follow_the_weekday_and_exceptions(client, session, world):
     assert q.window == (600, 1440 + 840)
 
 
+def test_weekly_shifts_without_exceptions_cover_each_day(client, session, world):
+    """A weekly pattern alone (the shared, cached path) lays each weekday's shift over the
+    planning days, from local midnight of the origin."""
+    setup_category(client, world)
+    volunteer(
+        client,
+        session,
+        world,
+        world.a,
+        weekly_shifts=[
+            {"weekday": 1, "start": "14:00", "end": "18:00"},
+            {"weekday": 0, "start": "08:00", "end": "12:00"},
+        ],
+    )
+    problem, ctx = adapter.build_problem(session, [world.a.community_id], [], now=MONDAY, days=8)
+    assert ctx.origin.isoformat() == "2026-11-23T00:00:00+08:00"
+    [r] = problem.responders
+    day = 1440
+    assert r.shifts == ((480, 720), (day + 840, day + 1080), (7 * day + 480, 7 * day + 720))
+
+
 def test_caps_left_count_today_and_the_week(client, session, world):
     """Daily and weekly caps arrive as what is left after the day's and week's work."""
     auto_dispatch(session, world.a)

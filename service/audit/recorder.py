@@ -108,7 +108,7 @@ def _record(session: Session, _context: Any) -> None:
     rows = _collect(session) + session.info.pop("audit_pending", [])
     if not rows:
         return
-    if session.in_nested_transaction():
+    if session.in_nested_transaction() or session.info.get("audit_committing"):
         session.connection().execute(insert(AuditEntry), rows)
     else:
         session.info.setdefault("audit_unwritten", []).extend(rows)
@@ -120,6 +120,9 @@ def _write(session: Session) -> None:
     rows = session.info.pop("audit_unwritten", [])
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+    if not session.in_nested_transaction():
+        # Should the commit flush anything more, its entries are written at once.
+        session.info["audit_committing"] = True
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -127,6 +130,7 @@ def _forget(session: Session, transaction: Any) -> None:
     # A rollback of the whole transaction takes its entries with it.
     if transaction.parent is None:
         session.info.pop("audit_unwritten", None)
+        session.info.pop("audit_committing", None)
 
 
 def record(session: Session, obj: Entity, action: str, before: Any, after: Any) -> None:

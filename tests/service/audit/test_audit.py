@@ -109,3 +109,59 @@ def test_changing_a_responders_communities_is_audited(client, world, session):
         e.before == {"community_ids": [world.a.community_id]} and e.after == {"community_ids": both}
         for e in entries
     )
+
+
+def _grid(world, code: str):
+    from service.places.models import Grid
+
+    return Grid(community_id=world.a.community_id, code=code, name=code, lon=121.03, lat=30.71)
+
+
+def _trail(session, ids) -> list[tuple[str, str]]:
+    """(entity id, action) of the entries about these rows, as committed (a fresh read)."""
+    from service.db import get_sessionmaker
+
+    with get_sessionmaker()() as reader:
+        rows = reader.execute(
+            select(AuditEntry.entity_id, AuditEntry.action)
+            .where(AuditEntry.entity_id.in_(ids))
+            .order_by(AuditEntry.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_entries_of_several_flushes_are_written_at_the_commit(world, session):
+    """A transaction's entries are held until its commit, then all written, in order, in
+    one insert; a savepoint rolled back alone takes only its own entries with it."""
+    from sqlalchemy import event
+
+    kept, dropped = _grid(world, "K1"), _grid(world, "D1")
+    session.add(kept)
+    session.flush()
+    kept.name = "renamed"
+    session.flush()
+    savepoint = session.begin_nested()
+    session.add(dropped)
+    session.flush()
+    savepoint.rollback()
+    inserts = []
+    event.listen(
+        session.get_bind(), "before_cursor_execute",
+        lambda *args: inserts.append(args[2]) if "INSERT INTO audit_entry" in args[2] else None,
+    )
+    assert _trail(session, [kept.id, dropped.id]) == []  # nothing before the commit
+    session.commit()
+    assert len(inserts) == 1
+    assert _trail(session, [kept.id, dropped.id]) == [(kept.id, "create"), (kept.id, "update")]
+
+
+def test_a_rolled_back_transaction_leaves_no_entries_for_the_next(world, session):
+    """Entries held for a transaction that rolls back are forgotten, not written by the
+    session's next commit."""
+    lost, later = _grid(world, "L1"), _grid(world, "L2")
+    session.add(lost)
+    session.flush()
+    session.rollback()
+    session.add(later)
+    session.commit()
+    assert _trail(session, [lost.id, later.id]) == [(later.id, "create")]

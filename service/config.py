@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     # API requests handled at once by this process (at most the connections less those kept
     # for background work); the others wait at the door (service.limits.Admission). Handlers
     # are mostly Python holding the GIL: beyond a few per core, more at once only take turns
-    # (a live-matching load served 65-74/s with 16-26 at once, 88-92/s with 4-8).
+    # (a live-matching load at 100 req/s was served at 65-85/s with 16-26 at once, 88-92/s
+    # with 4-8).
     request_slots: int = Field(default=8, ge=1)
     # Database connections; the request thread pool is sized to match (see service.main).
     db_pool_size: int = Field(default=20, ge=1)

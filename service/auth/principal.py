@@ -106,8 +106,10 @@ class _Checked:
 _checked: dict[str, _Checked] = {}
 _checked_lock = threading.Lock()
 CHECKED_MAX = 10_000
-# The rows a principal is made of: a commit that changes any of them empties the cache.
-_SCOPE_TABLES = frozenset({"api_key", "community", "grid", "responder_community"})
+# The rows a principal is made of: a commit that changes any of them empties the cache. A
+# responder is there for its community links: removing one shows in the flush as a change
+# of the responder, not always as a deleted link.
+_SCOPE_TABLES = frozenset({"api_key", "community", "grid", "responder", "responder_community"})
 _clock = time.monotonic
 
 

@@ -198,3 +198,28 @@ def test_a_checked_key_past_its_expiry_is_refused(client, world, session, monkey
     assert client.get("/v1/communities", headers=headers(secret)).status_code == 200
     monkeypatch.setattr(principal, "utcnow", lambda: datetime.now(UTC) + timedelta(seconds=61))
     assert _api_key_reads(client, secret) == (401, 0)
+
+
+def test_a_responder_moved_out_of_a_community_loses_it_at_once(client, world, session):
+    """A responder key's communities are its responder's: an edit through the API that
+    removes one applies to the next request, though the key was checked a moment ago."""
+    from tests.service.requests.factory import make_responder
+
+    both = [world.a.community_id, world.b.community_id]
+    responder = make_responder(client, world, both)
+    key = add_key(session, Role.responder, responder_id=responder["id"], community_ids=[])
+    session.commit()
+
+    def seen() -> set[str]:
+        response = client.get("/v1/communities", headers=headers(key))
+        assert response.status_code == 200, response.text
+        return {c["id"] for c in response.json()["items"]}
+
+    assert seen() == set(both)
+    moved = client.patch(
+        f"/v1/responders/{responder['id']}",
+        json={"community_ids": [world.a.community_id]},
+        headers=headers(world.admin),
+    )
+    assert moved.status_code == 200, moved.text
+    assert seen() == {world.a.community_id}

@@ -312,7 +312,7 @@ class _Ranked:
 
     def __iter__(self):
         # In chunks: a search usually stops within the first few dozen of thousands, and
-        # converting them all to Python numbers up front cost most of a live match.
+        # converting them all to Python numbers up front took most of match_one's time.
         for lo in range(0, len(self.js), ITER_CHUNK):
             yield from self.head(lo + ITER_CHUNK, lo)
 

@@ -76,6 +76,13 @@ RESPONDERS = [
     ),
     ("何军", "community_staff", (0.000, 0.001), {"qualifications": ["mediation"]}),
     (
+        # On night duty, so a newcomer trying the demo in the evening still sees an offer.
+        "林晓夜",
+        "volunteer",
+        (0.001, -0.001),
+        {"volunteer_groups": ["daily_care"], "qualifications": ["medicine"], "night": True},
+    ),
+    (
         "东湖颐养中心",
         "organization",
         (0.005, 0.000),
@@ -99,6 +106,11 @@ PICKUP_POINTS = [
 ]
 
 WEEKDAY_SHIFTS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(7)]
+NIGHT_SHIFTS = [
+    {"weekday": d, "start": start, "end": end}
+    for d in range(7)
+    for start, end in (("00:00", "08:00"), ("18:00", "24:00"))
+]
 
 
 def _place(session: Session) -> tuple[Community, list[Grid]]:
@@ -158,7 +170,8 @@ def load_demo(session: Session) -> bool:
         for n, (name, tags, (dx, dy), g) in enumerate(RESIDENTS)
     ]
     session.add_all(residents)
-    for n, (name, kind, (dx, dy), extra) in enumerate(RESPONDERS):
+    for n, (name, kind, (dx, dy), fields) in enumerate(RESPONDERS):
+        extra = dict(fields)  # popped below: the module's table must stay whole for a reload
         responder = Responder(
             kind=kind,
             name=name,
@@ -168,7 +181,7 @@ def load_demo(session: Session) -> bool:
             radius_m=5000,
             travel_mode="ebike",
             speed_kmh=18.0,
-            weekly_shifts=WEEKDAY_SHIFTS,
+            weekly_shifts=NIGHT_SHIFTS if extra.pop("night", False) else WEEKDAY_SHIFTS,
             max_tasks_per_day=6,
             max_minutes_per_day=360,
             load_capacity=extra.pop("load_capacity", 10),

@@ -41,7 +41,7 @@ def test_demo_loads_once_and_prints_a_working_key(database_url, client, session,
     assert "already present" in second
     assert session.scalar(select(func.count()).select_from(Community)) == 1
     responders = second.count("  responder ")
-    assert responders == 7
+    assert responders == 8
     assert session.scalar(select(func.count()).select_from(ApiKey)) == 2 * (1 + responders)
     key = next(line for line in second.splitlines() if line.startswith("Dispatcher key")).rsplit(
         " ", 1

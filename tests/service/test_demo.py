@@ -79,3 +79,40 @@ def test_demo_walkthrough(database_url, client, capsys):
     assert finish(client, dispatcher, run.json()["id"])["state"] == "succeeded"
     plan = client.get(run.headers["location"] + "/plan", headers=me).json()
     assert plan["assignments"] or plan["unassigned"]
+
+
+def test_the_demo_offers_in_the_evening_too(database_url, client, capsys):
+    """A newcomer trying the demo after the day shifts end still sees an offer: a medicine
+    delivery due tonight goes to the volunteer on night duty."""
+    from service.demo import RESPONDERS
+
+    jobs.get_app.cache_clear()
+    assert main(["demo"]) == 0
+    dispatcher, _ = _keys(capsys.readouterr().out)
+    # Loading reads the demo's table without changing it, so a second database loaded by
+    # the same process (tests, a second `wushe demo`) gets the same responders.
+    assert [f for *_, f in RESPONDERS if f.get("night")] != []
+    assert [f for *_, f in RESPONDERS if f.get("load_capacity") == 20] != []
+    me = headers(dispatcher)
+    community = client.get("/v1/communities", headers=me).json()["items"][0]
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=20, minute=0, second=0, microsecond=0
+    ) + timedelta(days=1)
+    created = client.post(
+        "/v1/requests",
+        json={
+            "community_id": community["id"],
+            "category_code": "medicine_delivery",
+            "location": {"type": "Point", "coordinates": [121.016, 30.699]},
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=3)).isoformat(),
+        },
+        headers=me,
+    )
+    assert created.status_code == 201, created.text
+    dispatch = created.json()["dispatch"]
+    assert dispatch["outcome"] == "offered", dispatch
+    responder = client.get(
+        f"/v1/responders/{dispatch['offers'][0]['responder_id']}", headers=me
+    ).json()
+    assert responder["name"] == "林晓夜"

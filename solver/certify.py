@@ -391,14 +391,14 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
         return len(found)
 
     # chunks of the heaviest first, never across an urgency tier
-    heaviest = np.array(sorted(np.flatnonzero(~ix.r_fixed).tolist(),
+    by_weight = np.array(sorted(np.flatnonzero(~ix.r_fixed).tolist(),
                                key=lambda r: -ix.r_weight[r]), dtype=np.int64)
-    tier = ix.r_tier[heaviest]
+    tier = ix.r_tier[by_weight]
     first_of_tier = np.searchsorted(-tier, -tier, side="left")
-    within = np.arange(len(heaviest)) - first_of_tier
+    within = np.arange(len(by_weight)) - first_of_tier
     new_chunk = (within % GREEDY_CHUNK == 0).astype(np.int64)
     chunk_of = np.zeros(n_req, dtype=np.int64)
-    chunk_of[heaviest] = np.cumsum(new_chunk) - 1
+    chunk_of[by_weight] = np.cumsum(new_chunk) - 1
     by_chunk = np.argsort(chunk_of[cand.p_req], kind="stable")
     bounds = np.searchsorted(chunk_of[cand.p_req][by_chunk],
                              np.arange(chunk_of.max(initial=0) + 2))

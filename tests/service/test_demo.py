@@ -22,6 +22,26 @@ def _keys(output: str) -> tuple[str, dict[str, str]]:
     return dispatcher, responders
 
 
+def _medicine_delivery(client, me: dict, community_id: str, hour: int, hours: int, **fields):
+    """POST a medicine delivery whose window opens tomorrow at ``hour`` (Shanghai time) and
+    lasts ``hours``."""
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    ) + timedelta(days=1)
+    return client.post(
+        "/v1/requests",
+        json={
+            "community_id": community_id,
+            "category_code": "medicine_delivery",
+            "location": {"type": "Point", "coordinates": [121.016, 30.699]},
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=hours)).isoformat(),
+            **fields,
+        },
+        headers=me,
+    )
+
+
 def test_demo_walkthrough(database_url, client, capsys):
     """Submit → offered → accepted → in progress → completed, then a batch preview runs."""
     jobs.get_app.cache_clear()  # the procrastinate app is bound to one database
@@ -30,21 +50,8 @@ def test_demo_walkthrough(database_url, client, capsys):
     me = headers(dispatcher)
     community = client.get("/v1/communities", headers=me).json()["items"][0]
     grid = client.get("/v1/grids", headers=me).json()["items"][0]
-    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
-        hour=9, minute=0, second=0, microsecond=0
-    ) + timedelta(days=1)
-    created = client.post(
-        "/v1/requests",
-        json={
-            "community_id": community["id"],
-            "grid_id": grid["id"],
-            "category_code": "medicine_delivery",
-            "location": {"type": "Point", "coordinates": [121.016, 30.699]},
-            "urgency": "urgent",
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(hours=8)).isoformat(),
-        },
-        headers=me,
+    created = _medicine_delivery(
+        client, me, community["id"], 9, 8, grid_id=grid["id"], urgency="urgent"
     )
     assert created.status_code == 201, created.text
     dispatch = created.json()["dispatch"]
@@ -95,20 +102,7 @@ def test_the_demo_offers_in_the_evening_too(database_url, client, capsys):
     assert [f for *_, f in RESPONDERS if f.get("load_capacity") == 20] != []
     me = headers(dispatcher)
     community = client.get("/v1/communities", headers=me).json()["items"][0]
-    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(
-        hour=20, minute=0, second=0, microsecond=0
-    ) + timedelta(days=1)
-    created = client.post(
-        "/v1/requests",
-        json={
-            "community_id": community["id"],
-            "category_code": "medicine_delivery",
-            "location": {"type": "Point", "coordinates": [121.016, 30.699]},
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(hours=3)).isoformat(),
-        },
-        headers=me,
-    )
+    created = _medicine_delivery(client, me, community["id"], 20, 3)
     assert created.status_code == 201, created.text
     dispatch = created.json()["dispatch"]
     assert dispatch["outcome"] == "offered", dispatch

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ from solver.plan import Assignment, Unassigned
 from solver.problem import KINDS, LICENCE_RANK, Problem, Request, Responder
 
 ALTERNATIVES = 5
-# Ranked candidates are turned into Python values this many at a time.
+# Ranked candidates are ordered and checked in batches, this many first, then twice as many.
 ITER_CHUNK = 32
 VOLUNTEER = KINDS.index("volunteer")
 _MASKS = (("category", "categories"), ("zone", "zone_clearances"),
@@ -293,33 +295,61 @@ def match_one(request: Request | dict[str, Any], state: MatchState) -> Match:
         keep = _reach_ok(state, r, js, metres, minutes, limit)
         js, metres, minutes = js[keep], metres[keep], minutes[keep]
         cost = _member_cost(state, r, js, metres)
-        order = np.lexsort((js, metres, cost))
-        ranked_per_slot.append(_Ranked(js[order], metres[order], minutes[order]))
+        ranked_per_slot.append(_Ranked(js, metres, minutes, cost, partial(_shift_ok, ix, r)))
     if r.team is None:
         return _single(state, r, ranked_per_slot[0], fund)
     return _team(state, r, ranked_per_slot, fund)
 
 
-@dataclass
 class _Ranked:
-    """Suitable responders for one slot, best first."""
-    js: np.ndarray
-    metres: np.ndarray
-    minutes: np.ndarray
+    """Suitable responders for one slot, best first: by cost, then metres, then position.
 
-    def __len__(self) -> int:
-        return len(self.js)
+    Ordered and shift-checked a batch at a time, cheapest first: a search usually stops
+    within the first few dozen of the thousand or so in reach, and sorting and checking them
+    all up front took most of match_one's time."""
+
+    def __init__(self, js, metres, minutes, cost, fits_shift) -> None:
+        self._pending = (js, metres, minutes, cost)  # in reach, not yet ordered nor checked
+        self._fits_shift = fits_shift
+        self._ready: list[tuple[int, float, float]] = []  # ordered, shift checked
+        self._batch = ITER_CHUNK
+
+    def _next_batch(self) -> bool:
+        """Order and check the cheapest pending entries (all ties of the last one included,
+        so every entry left pending ranks after them); False when none are left."""
+        js, metres, minutes, cost = self._pending
+        if not len(js):
+            return False
+        if len(js) > self._batch:
+            take = cost <= np.partition(cost, self._batch - 1)[self._batch - 1]
+            rest = ~take
+            self._pending = (js[rest], metres[rest], minutes[rest], cost[rest])
+            js, metres, minutes, cost = js[take], metres[take], minutes[take], cost[take]
+            self._batch *= 2
+        else:
+            self._pending = (js[:0], metres[:0], minutes[:0], cost[:0])
+        order = np.lexsort((js, metres, cost))
+        js, metres, minutes = js[order], metres[order], minutes[order]
+        ok = self._fits_shift(js, minutes)
+        self._ready.extend(zip(js[ok].tolist(), metres[ok].tolist(), minutes[ok].tolist(),
+                               strict=True))
+        return True
 
     def __iter__(self):
-        # In chunks: a search usually stops within the first few dozen of thousands, and
-        # converting them all to Python numbers up front took most of match_one's time.
-        for lo in range(0, len(self.js), ITER_CHUNK):
-            yield from self.head(lo + ITER_CHUNK, lo)
+        i = 0
+        while i < len(self._ready) or self._next_batch():
+            if i < len(self._ready):
+                yield self._ready[i]
+                i += 1
 
-    def head(self, n: int, lo: int = 0):
-        """Entries lo..n-1 as (responder, metres, minutes) tuples."""
-        return zip(self.js[lo:n].tolist(), self.metres[lo:n].tolist(),
-                   self.minutes[lo:n].tolist(), strict=True)
+    def __len__(self) -> int:
+        while self._next_batch():
+            pass
+        return len(self._ready)
+
+    def head(self, n: int) -> list[tuple[int, float, float]]:
+        """The first n as (responder, metres, minutes) tuples."""
+        return list(islice(self, n))
 
 
 def _slot_ok(ix, r: Request, slot, near) -> np.ndarray:
@@ -337,20 +367,21 @@ def _slot_ok(ix, r: Request, slot, near) -> np.ndarray:
 
 
 def _reach_ok(state, r: Request, js, metres, minutes, limit) -> np.ndarray:
-    """Within radius and limit in whole metres, minutes left for the round trip, and a shift
-    that holds it (inside the window when timed)."""
-    ix = state.ix
+    """Within radius and limit in whole metres, and minutes left for the round trip."""
+    ok = (metres <= state.ix.j_radius[js]) & (metres <= limit)
+    ok &= state.loads.minutes[js] >= r.duration + 2 * minutes
+    return ok
+
+
+def _shift_ok(ix, r: Request, js, minutes) -> np.ndarray:
+    """A shift that holds the visit and its round trip (inside the window when timed)."""
     dur = r.duration
-    ok = (metres <= ix.j_radius[js]) & (metres <= limit)
-    ok &= state.loads.minutes[js] >= dur + 2 * minutes
     ss, se = ix.j_shift_start[js], ix.j_shift_end[js]
     t = minutes[:, None]
     if r.window is None:
-        ok &= np.any((se - ss >= 2 * t + dur) & (ss <= se), axis=1)
-    else:
-        a, b = r.window
-        ok &= np.any((np.maximum(a, ss + t) <= np.minimum(b, se - dur - t)) & (ss <= se), axis=1)
-    return ok
+        return np.any((se - ss >= 2 * t + dur) & (ss <= se), axis=1)
+    a, b = r.window
+    return np.any((np.maximum(a, ss + t) <= np.minimum(b, se - dur - t)) & (ss <= se), axis=1)
 
 
 def _member_cost(state, r: Request, js, metres) -> np.ndarray:

@@ -65,3 +65,45 @@ def test_fund_charged_and_balance_tracked():
     state.commit(m.best)
     again = match_one(req("r2", cost=3000), state)
     assert again.best is None and again.unassigned.reason == "fund_exhausted"
+
+
+def test_ranking_in_batches_equals_one_full_ordering(monkeypatch):
+    """match_one orders and shift-checks its candidates a batch at a time; with batches of two
+    (many rounds, most candidates off shift) it answers exactly as with one batch of all."""
+    import random
+
+    import solver.match as match_module
+
+    rng = random.Random(7)
+    kinds = ("volunteer", "social_worker", "organization")
+    responders = [
+        resp(f"j{k:03d}", rng.uniform(-3000, 3000), kind=rng.choice(kinds),
+             shifts=[[s, s + rng.choice((60, 120, 240))]
+                     for s in sorted(rng.sample(range(0, 1200, 30), rng.randint(0, 3)))])
+        for k in range(300)
+    ]
+    team = [{"role": "social_worker", "count": 1}, {"role": "volunteer", "count": 2}]
+    requests = []
+    for k in range(60):
+        start = rng.randrange(420, 1200, 15)
+        shape = {"window": [start, start + rng.choice((30, 90, 240))] if k % 4 else None}
+        if k % 10 == 0:
+            shape = {"team": team, "window": [start, start + 240]}
+        requests.append(req(f"r{k}", rng.uniform(-2000, 2000), duration=rng.choice((20, 45)),
+                            **shape))
+
+    def answers(chunk: int) -> list:
+        monkeypatch.setattr(match_module, "ITER_CHUNK", chunk)
+        state = MatchState(problem([], responders))
+        found = []
+        for r in requests:
+            m = match_one(r, state)
+            found.append((m.best, m.alternatives, m.unassigned))
+            if m.best is not None and int(r["id"][1:]) % 3 == 0:
+                state.commit(m.best)  # later requests see the load
+        return found
+
+    batched, whole = answers(2), answers(10**9)
+    assert batched == whole
+    assert sum(best is not None for best, _, _ in whole) >= 30
+    assert sum(len(alternatives) == match_module.ALTERNATIVES for _, alternatives, _ in whole) >= 10

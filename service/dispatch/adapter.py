@@ -52,7 +52,7 @@ class Context:
     emergency: bool = False
     requests: dict[str, ServiceRequest] = field(default_factory=dict)
     request_dicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    responders: dict[str, Responder] = field(default_factory=dict)
+    responders: dict[str, repo.ResponderTerms] = field(default_factory=dict)
 
     def minutes(self, at: datetime) -> int:
         return math.floor((at - self.origin).total_seconds() / 60)
@@ -96,7 +96,7 @@ def _weekly(
     return tuple(sorted(out))
 
 
-def shifts_of(responder: Responder, ctx: Context, days: int) -> list[list[int]] | None:
+def shifts_of(responder: repo.ResponderTerms, ctx: Context, days: int) -> list[list[int]] | None:
     """The responder's shifts in problem minutes; None (always available) if it has none at all."""
     if not responder.weekly_shifts and not responder.shift_exceptions:
         return None
@@ -135,7 +135,9 @@ def _min_cap(*caps: int | None) -> int | None:
     return min(known) if known else None
 
 
-def day_caps(responder: Responder, emergency: bool) -> tuple[int | None, int | None]:
+def day_caps(
+    responder: Responder | repo.ResponderTerms, emergency: bool
+) -> tuple[int | None, int | None]:
     """(tasks, minutes) a responder may take in a day: in emergency mode its emergency caps,
     where it has them, replace the daily ones; an organization never exceeds its slots."""
     tasks, minutes = responder.max_tasks_per_day, responder.max_minutes_per_day
@@ -149,7 +151,7 @@ def day_caps(responder: Responder, emergency: bool) -> tuple[int | None, int | N
 
 
 def responder_dict(
-    responder: Responder,
+    responder: repo.ResponderTerms,
     ctx: Context,
     days: int,
     day_used: tuple[int, int, int],
@@ -182,7 +184,7 @@ def responder_dict(
     }
 
 
-def responder_signature(responder: Responder) -> tuple[Any, ...]:
+def responder_signature(responder: Responder | repo.ResponderTerms) -> tuple[Any, ...]:
     """Everything about a responder that decides what it may be offered, apart from its work.
 
     Two rows with equal signatures give the solver the same responder (before counted work)."""
@@ -332,7 +334,7 @@ def build_problem(
     )
     responders = [
         r
-        for r in repo.active_responders(session, community_ids, responder_ids)
+        for r in repo.serving_terms(session, community_ids, responder_ids)
         if ctx.emergency or not r.emergency_team
     ]
     ctx.responders = {r.id: r for r in responders}

@@ -10,6 +10,7 @@ ends.
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -227,15 +228,16 @@ def _catch_up(session: Session, day: warm.DayState, candidate: solver.Assignment
         if w.state not in LIVE_STATES or w.request_id in day.fixed_requests or key in day.members:
             continue
         start = day.ctx.minutes(w.planned_start) if w.planned_start is not None else None
-        share = solver.Assignment(w.request_id, (w.responder_id,), ("",), start, (w.travel,),
-                                  (0,))
+        share = solver.Assignment(w.request_id, (w.responder_id,), ("",), start, (w.travel,), (0,))
         # Only what the caps read: the request's duration and boxes (no fund: balances
         # are re-read under lock whenever an offer draws on one).
         stub = Request(w.request_id, (0.0, 0.0), duration=w.duration, quantity=w.quantity)
         day.commit(key, warm.Member(share, stub))
 
 
-def _lock_candidates(session: Session, candidates: list[solver.Assignment]) -> dict[str, Responder]:
+def _lock_candidates(
+    session: Session, candidates: list[solver.Assignment]
+) -> dict[str, repo.ResponderTerms]:
     """Lock the candidates' responders, skipping those another matcher holds right now.
 
     Concurrent requests from one neighbourhood all rank the same few responders first;
@@ -244,14 +246,14 @@ def _lock_candidates(session: Session, candidates: list[solver.Assignment]) -> d
     only for rows above every id it already holds, so waits follow one global order and
     cannot deadlock."""
     ids = {j for c in candidates for j in c.responder_ids}
-    locked = {r.id: r for r in repo.lock_responders(session, ids, skip_locked=True)}
+    locked = {r.id: r for r in repo.lock_responder_terms(session, ids, skip_locked=True)}
     if any(all(j in locked for j in c.responder_ids) for c in candidates):
         return locked
     held = max(locked, default="")
     for c in candidates:
         missing = [j for j in c.responder_ids if j not in locked]
         if all(j > held for j in missing):
-            locked.update((r.id, r) for r in repo.lock_responders(session, missing))
+            locked.update((r.id, r) for r in repo.lock_responder_terms(session, missing))
             return locked
     return locked
 
@@ -304,7 +306,7 @@ def fits(
     ctx: adapter.Context,
     request: ServiceRequest,
     candidate: solver.Assignment,
-    locked: dict[str, Responder],
+    locked: Mapping[str, Responder | repo.ResponderTerms],
 ) -> bool:
     """Re-read the locked responders' counted work and check every cap with this task added,
     and that the visit (with its round trip) overlaps none of their other timed work."""

@@ -100,6 +100,14 @@ def get_grid(session: Session, grid_id: str) -> Grid | None:
     return session.get(Grid, grid_id)
 
 
+def load_grid_and_community(session: Session, grid_id: str) -> tuple[Grid, Community] | None:
+    """Both rows in one statement; while the caller holds them, session.get finds either in
+    the identity map without a query."""
+    stmt = select(Grid, Community).join(Community, Community.id == Grid.community_id)
+    row = session.execute(stmt.where(Grid.id == grid_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
 def code_taken(session: Session, model: type, code: str) -> bool:
     return session.scalar(select(model.id).where(model.code == code)) is not None  # type: ignore[attr-defined]
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from service.auth.principal import Principal, Role
 from service.emergency import service as emergency
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from service.places import repository as places_repo
 from service.places import service as places
 from service.places.models import Community
 from service.requests import repository as repo
@@ -55,6 +56,9 @@ def _place(
     """The request's community and grid; a grid app must file in one of its own grids."""
     if principal.role is Role.grid_app and data.grid_id is None:
         raise Unprocessable.on("grid_id", "a grid app files requests in one of its grids")
+    # The grid and its community in one statement (grid apps name a grid): the checks below
+    # then read both without a query while this holds them.
+    _held = places_repo.load_grid_and_community(session, data.grid_id) if data.grid_id else None
     grid = (
         places.visible_grid(session, principal, data.grid_id, "grid_id") if data.grid_id else None
     )

@@ -5,7 +5,15 @@ from sqlalchemy import func, select
 
 from service.assignments.models import Assignment
 from tests.service.conftest import headers
-from tests.service.dispatch.helpers import auto_dispatch, setup_category, submit, volunteer
+from tests.service.dispatch.helpers import (
+    CATEGORY,
+    POINT,
+    auto_dispatch,
+    setup_category,
+    submit,
+    volunteer,
+    window,
+)
 from tests.service.requests.factory import make_responder
 
 
@@ -145,3 +153,31 @@ def test_fund_exhausted_is_queued(client, session, auto):
     created = submit(client, auto.a, cost_fen=5_000)
     assert created["dispatch"]["reason"] == "fund_exhausted"
     assert _balances(client, auto, fund["id"]) == (1_000, 0, 1_000)
+
+
+def test_reads_only_what_matching_needs(client, session, auto):
+    """A grid app's request reads its grid and community in one statement, and matching
+    reads responders' terms only: no statement loads a responder's name or phone."""
+    from sqlalchemy import event
+
+    from service.db import get_engine
+
+    near, _ = volunteer(client, session, auto, auto.a)
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(get_engine(), "before_cursor_execute", note)
+    try:
+        body = {"grid_id": auto.a.grid_id, "category_code": CATEGORY, "location": POINT,
+                **window()}
+        response = client.post("/v1/requests", json=body, headers=headers(auto.a.grid_app))
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", note)
+    assert response.status_code == 201, response.text
+    assert response.json()["dispatch"]["offers"][0]["responder_id"] == near["id"]
+    reads = [s for s in statements if s.upper().startswith("SELECT")]
+    assert [s for s in reads if "FROM grid JOIN community" in s], reads
+    assert not [s for s in reads if "FROM community WHERE community.id = " in s], reads
+    assert not [s for s in reads if "responder.name" in s or "responder.phone" in s], reads

@@ -45,13 +45,6 @@ def by_external_id(session: Session, source: str, external_id: str) -> ServiceRe
     return session.scalar(stmt)
 
 
-def external_id_taken(session: Session, source: str, external_id: str) -> bool:
-    stmt = select(ServiceRequest.id).where(
-        ServiceRequest.source == source, ServiceRequest.external_id == external_id
-    )
-    return session.scalar(stmt) is not None
-
-
 def list_requests(  # type: ignore[no-untyped-def]
     session: Session,
     principal: Principal,

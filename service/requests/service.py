@@ -100,7 +100,9 @@ def _source(principal: Principal, data: schemas.RequestCreate) -> str:
 
 
 def _flush(session: Session, source: str, external_id: str | None) -> None:
-    """Flush; a concurrent insert of the same external id surfaces here as a 409."""
+    """Flush; a request whose source already filed this external id (before, or at this very
+    moment) is refused here, by the unique index, as a 409. Nothing is read beforehand: the
+    refusal ends the transaction, and the import checks its rows itself (intake)."""
     try:
         session.flush()
     except IntegrityError as exc:
@@ -133,8 +135,6 @@ def create_request(
     lon, lat = _location(data, resident)
     _check_window(data.window_start, data.window_end)
     source = source or _source(principal, data)
-    if data.external_id is not None and repo.external_id_taken(session, source, data.external_id):
-        raise _duplicate(source, data.external_id)
     request = ServiceRequest(
         community_id=community_id,
         grid_id=grid_id,

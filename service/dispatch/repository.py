@@ -82,8 +82,8 @@ def lock_responders(
     return list(session.scalars(stmt))
 
 
-# What live matching re-checks on a locked responder: its signature (adapter.
-# responder_signature) and its caps; nothing else is read, so nothing else is loaded.
+# What matching reads of a responder: what the solver's responder is made of, which is also
+# its signature (adapter.responder_signature) and caps; nothing else is loaded.
 _TERMS = (
     "id",
     "active",
@@ -112,7 +112,8 @@ _TERMS = (
 
 @dataclass(slots=True)
 class ResponderTerms:
-    """A locked responder's current terms, read as plain values (no ORM object to build)."""
+    """A responder's terms as plain values, for a solver problem or a locked re-check (no ORM
+    object to build: at 10,000 responders that was nearly half of a warm state's build)."""
 
     id: str
     active: bool
@@ -170,8 +171,7 @@ def lock_responder_terms(
 def serving_terms(
     session: Session, community_ids: Iterable[str], responder_ids: Iterable[str] | None = None
 ) -> list[ResponderTerms]:
-    """active_responders as ResponderTerms, for building a solver problem: at 10,000
-    responders, loading ORM objects was nearly half of a warm state's build."""
+    """active_responders as ResponderTerms, for building a solver problem."""
     serving = select(_links.c.responder_id).where(_links.c.community_id.in_(list(community_ids)))
     stmt = select(*(_responders.c[name] for name in _TERMS)).where(
         _responders.c.active.is_(True), _responders.c.id.in_(serving)

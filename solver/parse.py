@@ -271,7 +271,12 @@ def parse_problem(data: Any) -> Problem:
         raise ProblemError("requests", "must be a list")
     requests = [_request_fast(d) or _request(_Obj(d, f"requests[{i}]"))
                 for i, d in enumerate(raw)]
-    responders = [_responder(o) for o in _objects(root.get("responders", []), "responders")]
+    raw = root.get("responders", [])
+    if not isinstance(raw, list):
+        raise ProblemError("responders", "must be a list")
+    # A Responder parsed for an earlier problem passes as it is (frozen, validated then).
+    responders = [d if isinstance(d, Responder) else _responder(_Obj(d, f"responders[{i}]"))
+                  for i, d in enumerate(raw)]
     funds = [Fund(id=o.string("id"), balance=o.integer("balance"),
                   categories=o.strings("categories", optional=True),
                   community_ids=o.strings("community_ids", optional=True),

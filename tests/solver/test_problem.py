@@ -74,3 +74,16 @@ def test_category_must_be_a_string():
     """A numeric category is rejected at requests[i].category."""
     assert _error({"requests": [req("a", category=5)], "responders": []}) == (
         "requests[0].category")
+
+
+def test_parsed_responders_pass_through_and_are_still_checked_for_duplicates():
+    """A Responder from an earlier problem is used as it is; ids stay unique across kinds."""
+    first = Problem.from_dict({"requests": [], "responders": [
+        {"id": "a", "kind": "volunteer", "location": [121.0, 30.7], "radius_m": 900}]})
+    [a] = first.responders
+    mixed = Problem.from_dict({"requests": [], "responders": [
+        a, {"id": "b", "kind": "volunteer", "location": [121.01, 30.7], "radius_m": 500}]})
+    assert mixed.responders[0] is a and mixed.responders[1].radius_m == 500
+    with pytest.raises(ProblemError, match="duplicate id"):
+        Problem.from_dict({"requests": [], "responders": [
+            a, {"id": "a", "kind": "volunteer", "location": [121.0, 30.7], "radius_m": 1}]})

@@ -181,7 +181,7 @@ def _read(session: Session, community_id: str, origin: datetime) -> DayState:
         origin=ctx.origin,
         ctx=ctx,
         state=solver.MatchState(problem),
-        signatures={j: adapter.responder_signature(r) for j, r in ctx.responders.items()},
+        signatures=ctx.signatures,
         fund_terms=fund_terms(funds),
         fixed_requests=frozenset(f.request_id for f in problem.fixed),
         built_at=time.monotonic(),

@@ -135,3 +135,35 @@ def test_decliners_are_excluded_and_previous_responder_is_kept(client, session, 
     assert session.scalar(
         select(ServiceRequest.state).where(ServiceRequest.id == second["id"])
     ) == ("submitted")
+
+
+def test_unchanged_responders_are_not_parsed_again(client, session, world):
+    """A second build reuses the solver responders whose row, work, day and mode are the same;
+    a changed row or new work is laid out afresh."""
+    auto_dispatch(session, world.a)
+    setup_category(client, world)
+    edited, _ = volunteer(client, session, world, world.a, radius_m=3000)
+    busy, _ = volunteer(client, session, world, world.a, max_tasks_per_day=3,
+                        location={"type": "Point", "coordinates": [121.021, 30.701]})
+    idle, _ = volunteer(client, session, world, world.a,
+                        location={"type": "Point", "coordinates": [121.09, 30.75]})
+
+    def build() -> dict:
+        problem, _ = adapter.build_problem(session, [world.a.community_id], now=MONDAY, days=2)
+        return {r.id: r for r in problem.responders}
+
+    first = build()
+    assert build()[idle["id"]] is first[idle["id"]]
+    response = client.patch(
+        f"/v1/responders/{edited['id']}", json={"radius_m": 4000},
+        headers=headers(world.a.dispatcher),
+    )
+    assert response.status_code == 200, response.text
+    offered = submit(client, world.a, **_window(MONDAY + timedelta(hours=1)),
+                     location={"type": "Point", "coordinates": [121.021, 30.701]})
+    assert offered["dispatch"]["offers"][0]["responder_id"] == busy["id"]
+    session.expire_all()
+    again = build()
+    assert again[idle["id"]] is first[idle["id"]]
+    assert again[edited["id"]].radius_m == 4000 and first[edited["id"]].radius_m == 3000
+    assert (first[busy["id"]].max_tasks, again[busy["id"]].max_tasks) == (3, 2)

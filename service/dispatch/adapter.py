@@ -427,16 +427,18 @@ def build_problem(
     ]
     with _PARSED_LOCK:
         known = [_PARSED.get(key) for key in keys]
+    # The parsed responder where one is kept, else its dict (the parser takes either).
+    layouts: list[Any] = [
+        parsed if parsed is not None else responder_dict(r, ctx, days, key[2], key[3])
+        for r, key, parsed in zip(responders, keys, known, strict=True)
+    ]
     problem = solver.Problem.from_dict(
         {
             "origin": ctx.origin.isoformat(),
             # Planned requests first, then the fixed ones, in a stable order.
             "requests": [ctx.request_dicts[r.id] for r in planned]
             + [ctx.request_dicts[rid] for rid in sorted(fixed_requests)],
-            "responders": [
-                parsed if parsed is not None else responder_dict(r, ctx, days, key[2], key[3])  # type: ignore[arg-type]
-                for r, key, parsed in zip(responders, keys, known, strict=True)
-            ],
+            "responders": layouts,
             "funds": funds,
             "fixed": fixed,
         }

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -82,34 +82,6 @@ def lock_responders(
     return list(session.scalars(stmt))
 
 
-# What matching reads of a responder: what the solver's responder is made of, which is also
-# its signature (adapter.responder_signature) and caps; nothing else is loaded.
-_TERMS = (
-    "id",
-    "active",
-    "kind",
-    "lon",
-    "lat",
-    "radius_m",
-    "speed_kmh",
-    "qualifications",
-    "licence_level",
-    "service_categories",
-    "weekly_shifts",
-    "shift_exceptions",
-    "max_tasks_per_day",
-    "slots_per_day",
-    "max_minutes_per_day",
-    "max_tasks_per_week",
-    "max_minutes_per_week",
-    "emergency_team",
-    "emergency_max_tasks_per_day",
-    "emergency_max_minutes_per_day",
-    "load_capacity",
-    "zone_clearances",
-)
-
-
 @dataclass(slots=True)
 class ResponderTerms:
     """A responder's terms as plain values, for a solver problem or a locked re-check (no ORM
@@ -140,6 +112,10 @@ class ResponderTerms:
     community_ids: list[str] = field(default_factory=list)
 
 
+# What matching reads of a responder, in ResponderTerms' order: what the solver's responder
+# is made of, which is also its signature (adapter.responder_signature) and caps; nothing
+# else is loaded. Its communities come from the link table.
+_TERMS = tuple(f.name for f in fields(ResponderTerms) if f.name != "community_ids")
 _responders = Responder.__table__
 _links = ResponderCommunity.__table__
 # Built once: the statements differ only in their parameters, so neither construction nor

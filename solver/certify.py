@@ -35,7 +35,7 @@ from solver.candidates import (
     pair_secondary,
     static_ok,
 )
-from solver.flow import VOLUNTEER, FlowResult, reoptimise, solve_flow
+from solver.flow import VOLUNTEER, FlowResult, potentials, reoptimise, solve_flow
 from solver.greedy import sec_order, solve_greedy
 from solver.index import BIG, Index, distinct
 
@@ -45,7 +45,7 @@ ADD_PER_REQUEST = 20  # pairs at fault joining the restricted set per request an
 REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing tree per band
 BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
-REPAIR_MAX = 400  # new pairs worked into the last flow in place rather than solved afresh
+REPAIR_MAX = 20000  # new pairs worked into the last flow in place rather than solved afresh
 # quiet-machine costs, to size the rounds from a budget (fitted on bench/instances.py cities)
 KNN_S_PER_UNIT = 2.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
@@ -59,36 +59,6 @@ REFILL_K = 64  # nearest responders with room per left-out request and refill ro
 WIDE_K = 2048  # the fallback's last sweep: about every responder with room in reach
 WIDE_S_PER_NEIGHBOUR = 4.0e-8  # that sweep's query, per request and neighbour asked for
 _COST_LIMIT = 2**62
-
-
-def potentials(nodes: int, arcs) -> np.ndarray | None:
-    """Shortest distances from a virtual root (0 to every node) in the residual graph, by
-    Bellman-Ford that only relaxes arcs leaving nodes whose distance just changed."""
-    tails, heads, caps, costs, flows = arcs
-    fwd = flows < caps
-    back = flows > 0
-    t = np.concatenate([tails[fwd], heads[back]])
-    h = np.concatenate([heads[fwd], tails[back]])
-    c = np.concatenate([costs[fwd], -costs[back]])
-    order = np.argsort(t, kind="stable")
-    t, h, c = t[order], h[order], c[order]
-    start = np.searchsorted(t, np.arange(nodes + 1))
-    d = np.zeros(nodes, dtype=np.int64)
-    frontier = np.arange(nodes)
-    for _ in range(nodes + 1):
-        counts = start[frontier + 1] - start[frontier]
-        total = int(counts.sum())
-        if total == 0:
-            return d
-        first = np.repeat(start[frontier], counts)
-        idx = first + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        new = d.copy()
-        np.minimum.at(new, h[idx], d[t[idx]] + c[idx])
-        frontier = np.flatnonzero(new < d)
-        d = new
-        if len(frontier) == 0:
-            return d
-    return None  # a negative cycle: the flow was not optimal (should not happen)
 
 
 def _bonus_milli(ix: Index) -> np.ndarray:
@@ -206,7 +176,9 @@ def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarra
 
 
 def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
-             per_request: int = ADD_PER_REQUEST) -> tuple[Candidates | None, int]:
+             per_request: int = ADD_PER_REQUEST, *, only: np.ndarray | None = None,
+             responders: np.ndarray | None = None, capped: np.ndarray | None = None,
+             ) -> tuple[Candidates | None, int]:
     """(new pairs with negative reduced cost, the most negative `per_request` per request,
     or None; how many requests have one).
 
@@ -214,13 +186,17 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     g + bonus(u)) / tw and P(j) = p(j) * g / tw (both in metres, rounded generously). Within
     a group of responders whose P lies in [lo, lo + width], each responder is a point in four
     dimensions (its place, and P(j) - lo) and a ball of radius Q(u) - lo around (u's place,
-    0) holds every such pair (the 4-D distance never exceeds metres + P(j) - lo)."""
+    0) holds every such pair (the 4-D distance never exceeds metres + P(j) - lo).
+
+    A pass after a repair need not look everywhere (see `_moved`): `only` (a mask of
+    requests) limits the balls to those requests, and every pair of the `responders` is
+    priced as well, each a ball of its reach among the requests. `capped`, if given, is
+    set where a request had more pairs at fault than were kept."""
     prm = ix.problem.params
     nj = len(ix.j_lon)
     unexplored = cand.r_unexplored
-    reqs = np.flatnonzero((unexplored < geo.BIG_M) & ~ix.r_fixed)
-    if len(reqs) == 0 or nj == 0:
-        return None, 0
+    open_ = (unexplored < geo.BIG_M) & ~ix.r_fixed
+    reqs = np.flatnonzero(open_ if only is None else open_ & only)
     tw = float(prm.travel_weight_per_km)
     per_m = tw if tw > 0 else 1.0  # with no travel cost only the reach bounds the search
     bonus = _bonus_milli(ix)
@@ -236,31 +212,41 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
                          > p.min() * g, np.inf, -np.inf)
     r_points = geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs])
     j_points = geo.to_sphere(ix.j_lon, ix.j_lat)
-    cls, masks = _classes(ix, reqs)
-    reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
     found: list[tuple[np.ndarray, ...]] = []
-    for c, mask in enumerate(masks):
-        in_c = np.flatnonzero(cls == c)
-        for band in np.unique(reach_band[mask]):
-            js = np.flatnonzero(mask & (reach_band == band))
-            for group in _price_groups(level[js], PRICE_WIDTH_M):
-                hit = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
-                                  big_q[in_c], unexplored, limit, j_points)
-                if hit is None:
-                    continue
-                pr, pj, metres = hit
-                # the exact reduced cost first, then the remaining static rules on the few
-                rc = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj]
-                keep = np.flatnonzero(rc < 0)
-                pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
-                key = pr * nj + pj
-                keep = ~_in_sorted(have, key) & ~_in_sorted(travel, key)
-                pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
-                minutes = geo.travel_minutes(metres, ix.j_speed[pj])
-                keep = static_ok(ix, pr, pj, minutes)
-                found.append((pr[keep], pj[keep], metres[keep], rc[keep]))
-        # memory stays at the kept pairs: the lowest few per request so far
-        found = [_lowest(found, per_request)] if found else []
+
+    def price(pr: np.ndarray, pj: np.ndarray, metres: np.ndarray) -> None:
+        """The exact reduced cost first, then the remaining static rules on the few."""
+        rc = pair_secondary(ix, pr, pj, metres) // g - q[pr] + p[pj]
+        keep = np.flatnonzero(rc < 0)
+        pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
+        key = pr * nj + pj
+        keep = ~_in_sorted(have, key) & ~_in_sorted(travel, key)
+        pr, pj, metres, rc = pr[keep], pj[keep], metres[keep], rc[keep]
+        keep = static_ok(ix, pr, pj, geo.travel_minutes(metres, ix.j_speed[pj]))
+        found.append((pr[keep], pj[keep], metres[keep], rc[keep]))
+
+    def reduce() -> None:
+        """Memory stays at the kept pairs: the lowest few per request so far."""
+        if found:
+            found[:] = [_lowest(found, per_request, capped)]
+
+    if responders is not None and len(responders):
+        _responder_pairs(ix, responders, np.flatnonzero(open_ & ~np.isin(
+            np.arange(len(open_)), reqs)) if only is not None else reqs, limit, price)
+        reduce()
+    if len(reqs) and nj:
+        cls, masks = _classes(ix, reqs)
+        reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
+        for c, mask in enumerate(masks):
+            in_c = np.flatnonzero(cls == c)
+            for band in np.unique(reach_band[mask]):
+                js = np.flatnonzero(mask & (reach_band == band))
+                for group in _price_groups(level[js], PRICE_WIDTH_M):
+                    hit = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
+                                      big_q[in_c], unexplored, limit, j_points)
+                    if hit is not None:
+                        price(*hit)
+            reduce()
     if not found or len(found[0][0]) == 0:
         return None, 0
     pr, pj, metres, rc = found[0]
@@ -268,14 +254,57 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     return new, len(distinct(new.p_req))
 
 
-def _lowest(found: list[tuple[np.ndarray, ...]], per_request: int) -> tuple[np.ndarray, ...]:
+def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,
+                     limit: np.ndarray, price: Callable[..., None]) -> None:
+    """Every pair of `responders` x `reqs` within reach and of a class the responder may
+    serve, handed to `price` in batches."""
+    if len(reqs) == 0:
+        return
+    cls, masks = _classes(ix, reqs)
+    can = np.array(masks)  # classes x responders
+    tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
+    js = responders[np.argsort(ix.j_radius[responders], kind="stable")]
+    for lo_i in range(0, len(js), BALL_CHUNK // 20):
+        part = js[lo_i:lo_i + BALL_CHUNK // 20]
+        hits = tree.query_ball_point(geo.to_sphere(ix.j_lon[part], ix.j_lat[part]),
+                                     _chord(ix.j_radius[part].astype(np.float64)),
+                                     return_sorted=False)
+        counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+        at = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                         count=int(counts.sum()))
+        pj = np.repeat(part, counts)
+        keep = can[cls[at], pj]
+        pr, pj = reqs[at[keep]], pj[keep]
+        metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+        keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+        price(pr[keep], pj[keep], metres[keep])
+
+
+def _moved(q0: np.ndarray, p0: np.ndarray, q: np.ndarray, p: np.ndarray,
+           units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(requests whose price rose by more than m, responders whose price fell by more
+    than m) between two pricing passes, m the most common change. A pair left out with a
+    reduced cost `cost - q(u) + p(j)` that was not negative can only have become negative
+    if q(u) rose more than p(j) did: one of the two is in these sets, whatever m is."""
+    dq, dp = q - q0, p - p0
+    values, counts = np.unique(np.concatenate([dq[units], dp]), return_counts=True)
+    m = values[np.argmax(counts)]
+    rose = np.zeros(len(q), dtype=bool)
+    rose[units] = dq[units] > m
+    return rose, np.flatnonzero(dp < m)
+
+
+def _lowest(found: list[tuple[np.ndarray, ...]], per_request: int,
+            capped: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """(request, responder, metres, reduced cost) joined, the `per_request` lowest reduced
-    costs of each request kept."""
+    costs of each request kept; `capped` (if given) set for requests that had more."""
     pr, pj, metres, rc = (np.concatenate(a) for a in zip(*found, strict=True))
     order = np.lexsort((pj, rc, pr))
     pr, pj, metres, rc = pr[order], pj[order], metres[order], rc[order]
     rank = np.arange(len(pr)) - np.searchsorted(pr, pr, side="left")
     keep = rank < per_request
+    if capped is not None:
+        capped[pr[~keep]] = True
     return pr[keep], pj[keep], metres[keep], rc[keep]
 
 
@@ -455,9 +484,16 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
             return _explainable(ix, cand, res), res
     res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
     d = potentials(res.nodes, res.arcs)
+    last = None  # the previous pass's prices and capped requests, if repaired since
     while d is not None:  # None cannot happen for an optimal flow
         q, p = prices(ix, cand, res, d, g)
-        new, _ = at_fault(ix, cand, q, p, g)
+        capped = np.zeros(len(ix.problem.requests), dtype=bool)
+        if last is None:
+            new, _ = at_fault(ix, cand, q, p, g, capped=capped)
+        else:  # prices moved little: look only where they could have made a pair at fault
+            rose, fell = _moved(last[0], last[1], q, p, cand.u_req)
+            new, _ = at_fault(ix, cand, q, p, g, only=rose | last[2], responders=fell,
+                              capped=capped)
         if new is None:
             res.arcs = ()
             return _explainable(ix, cand, res), res
@@ -471,6 +507,7 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
         # a few new pairs are worked into the flow in place; many mean a fresh solve
         fixed = reoptimise(ix, cand, res, d, new) if len(new.p_unit) <= REPAIR_MAX else None
         cand = _join(cand, new)
+        last = (q, p, capped) if fixed is not None else None
         if fixed is None:
             res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
             d = potentials(res.nodes, res.arcs)

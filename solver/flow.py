@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from solver.candidates import Candidates
 from solver.index import BIG, Index, distinct
@@ -168,18 +166,10 @@ def solve_flow(ix: Index, cand: Candidates, keep_arcs: bool = False,
                       pair_arcs=n_units + np.arange(len(cand.p_unit)) if keep_arcs else None)
 
 
-def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
-               new: Candidates) -> tuple[FlowResult, np.ndarray] | None:
-    """`res` (solved with keep_arcs on `cand`) re-optimised in place after the pairs `new`
-    join, with node potentials `d` that prove it (every residual arc has `cost + d(tail) -
-    d(head) >= 0`). New pairs with negative reduced cost are saturated, then successive
-    shortest paths on reduced costs (scipy's Dijkstra from every node with excess at once;
-    one path per shortest-path tree, so the paths share no node) send the excess back, the
-    potentials rising by min(distance, longest path taken). The result is for `cand` with
-    `new` appended. None when a new pair needs a node or arc the network lacks (a responder
-    not yet in it, or one whose sink arcs were sized by its pair count): solve afresh then."""
-    tails, heads, caps, costs, flows = res.arcs
-    n_units = len(cand.u_req)
+def network_nodes(ix: Index, cand: Candidates, new: Candidates) -> np.ndarray | None:
+    """Per new pair, its responder's place among the network's responders (solve_flow on
+    `cand`); None if one is missing, or has sink arcs sized by its pair count, which the
+    new pairs could fill."""
     js = distinct(cand.p_resp)
     pos = np.searchsorted(js, new.p_resp)
     if np.any(pos >= len(js)) or np.any(js[np.minimum(pos, len(js) - 1)] != new.p_resp):
@@ -187,45 +177,55 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     deg = np.bincount(np.searchsorted(js, cand.p_resp), minlength=len(js))
     if np.any(deg[pos] + 1 < ix.j_tasks_left[js[pos]]):
         return None
+    return pos
+
+
+def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
+               new: Candidates) -> tuple[FlowResult, np.ndarray] | None:
+    """`res` (solved with keep_arcs on `cand`) re-optimised after the pairs `new` join, given
+    node potentials `d` that prove it (every residual arc has `cost + d(tail) - d(head) >=
+    0`). The change is a min-cost circulation in the residual graph on reduced costs, where
+    only the new pairs can be negative; a cycle that improves the plan gains at most `B`,
+    the new pairs' negative reduced costs summed, so no residual arc costing more than `B`
+    can lie on one, whatever else the circulation does. The circulation is solved by
+    OR-Tools on the arcs within `B` only (few when the new pairs gain little: the last
+    rounds), then the potentials come from Bellman-Ford. The result is for `cand` with
+    `new` appended. None when a new pair needs a node or arc the network lacks (a responder
+    not yet in it, or one whose sink arcs were sized by its pair count): solve afresh then."""
+    pos = network_nodes(ix, cand, new)
+    if pos is None:
+        return None
+    tails, heads, caps, costs, flows = res.arcs
+    n_units = len(cand.u_req)
     nodes, n_arcs = res.nodes, len(tails)
     tails = np.concatenate([tails, 2 + new.p_unit])
     heads = np.concatenate([heads, 2 + n_units + pos])
     caps = np.concatenate([caps, np.ones(len(pos), dtype=np.int64)])
     costs = np.concatenate([costs, new.p_sec // res.cost_unit])
     flows = np.concatenate([flows, np.zeros(len(pos), dtype=np.int64)])
-    d = d.astype(np.int64).copy()
-    neg = n_arcs + np.flatnonzero(costs[n_arcs:] + d[tails[n_arcs:]] - d[heads[n_arcs:]] < 0)
-    flows[neg] = caps[neg]
-    excess = np.zeros(nodes, dtype=np.int64)
-    np.add.at(excess, heads[neg], caps[neg])
-    np.subtract.at(excess, tails[neg], caps[neg])
-    res_graph = _Residual(tails, heads, costs, nodes)
-    while np.any(excess > 0):
-        arc, sign, keys, w = res_graph.arcs(caps, flows, d)
-        graph = csr_matrix((w.astype(np.float64), (keys // nodes, keys % nodes)),
-                           shape=(nodes, nodes))
-        sources = np.flatnonzero(excess > 0)
-        dist, pred, root = dijkstra(graph, indices=sources, min_only=True,
-                                    return_predecessors=True)
-        sinks = np.flatnonzero((excess < 0) & np.isfinite(dist))
-        if len(sinks) == 0:
+    rc = costs + d[tails] - d[heads]
+    room = caps - flows
+    gain = -int((np.minimum(rc, 0) * room).sum())  # only new pairs are negative
+    fwd = np.flatnonzero((room > 0) & (rc <= gain))
+    back = np.flatnonzero((flows > 0) & (-rc <= gain))
+    if gain > 0:
+        sub_t = np.concatenate([tails[fwd], heads[back]])
+        sub_h = np.concatenate([heads[fwd], tails[back]])
+        local, renum = np.unique(np.concatenate([sub_t, sub_h]), return_inverse=True)
+        if gain * (len(local) + 1) >= _COST_LIMIT:
             return None
-        chosen: dict[int, int] = {}
-        for v in sinks[np.argsort(dist[sinks], kind="stable")].tolist():
-            chosen.setdefault(int(root[v]), v)
-        reach = max(float(dist[v]) for v in chosen.values())
-        d += np.minimum(dist, reach).astype(np.int64)
-        for s, v in chosen.items():
-            x = v
-            while x != s:
-                px = int(pred[x])
-                k = int(np.searchsorted(keys, px * nodes + x))
-                flows[arc[k]] += sign[k]
-                x = px
-            excess[s] -= 1
-            excess[v] += 1
-    _, _, _, w = res_graph.arcs(caps, flows, d)
-    if len(w) and w.min() < 0:  # not proven: leave it to a fresh solve
+        smcf = min_cost_flow.SimpleMinCostFlow()
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            renum[:len(sub_t)], renum[len(sub_t):],
+            np.concatenate([room[fwd], flows[back]]), np.concatenate([rc[fwd], -rc[back]]))
+        if smcf.solve() != smcf.OPTIMAL:
+            return None
+        moved = smcf.flows(np.arange(len(sub_t)))
+        flows[fwd] += moved[:len(fwd)]
+        flows[back] -= moved[len(fwd):]
+    arcs = (tails, heads, caps, costs, flows)
+    d = potentials(nodes, arcs)
+    if d is None:  # not proven: leave it to a fresh solve
         return None
     pair = np.concatenate([res.pair_arcs, n_arcs + np.arange(len(pos))])
     used = np.flatnonzero(flows[pair] > 0)
@@ -234,34 +234,35 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     chosen_pair[unit_of[used]] = used
     served = sum(ix.r_weight[int(cand.u_req[u])] for u in np.flatnonzero(chosen_pair >= 0))
     return FlowResult(chosen=chosen_pair, optimal=res.optimal, served_bound=served,
-                      arcs=(tails, heads, caps, costs, flows), nodes=nodes,
-                      first_pair_arc=n_units, cost_unit=res.cost_unit, pair_arcs=pair), d
+                      arcs=arcs, nodes=nodes, first_pair_arc=n_units, cost_unit=res.cost_unit,
+                      pair_arcs=pair), d
 
 
-class _Residual:
-    """The residual graph of a fixed network as flows change: every arc forwards and
-    backwards, sorted once by (tail, head, cost), so each call only masks and takes the
-    cheapest residual arc per node pair."""
-
-    def __init__(self, tails, heads, costs, nodes: int):
-        m = len(tails)
-        t = np.concatenate([tails, heads])
-        h = np.concatenate([heads, tails])
-        c = np.concatenate([costs, -costs])
-        keys = t * nodes + h
-        order = np.lexsort((c, keys))
-        self.t, self.h, self.c, self.keys = t[order], h[order], c[order], keys[order]
-        self.arc = np.concatenate([np.arange(m), np.arange(m)])[order]
-        self.fwd = order < m
-
-    def arcs(self, caps, flows, d):
-        """(arc, +1 forward / -1 backward, tail * nodes + head, reduced cost), one per node
-        pair with residual capacity, sorted by key."""
-        f = flows[self.arc]
-        idx = np.flatnonzero(np.where(self.fwd, f < caps[self.arc], f > 0))
-        k = self.keys[idx]
-        first = np.ones(len(k), dtype=bool)
-        first[1:] = k[1:] != k[:-1]
-        idx = idx[first]
-        w = self.c[idx] + d[self.t[idx]] - d[self.h[idx]]
-        return self.arc[idx], np.where(self.fwd[idx], 1, -1), self.keys[idx], w
+def potentials(nodes: int, arcs) -> np.ndarray | None:
+    """Shortest distances from a virtual root (0 to every node) in the residual graph, by
+    Bellman-Ford that only relaxes arcs leaving nodes whose distance just changed."""
+    tails, heads, caps, costs, flows = arcs
+    fwd = flows < caps
+    back = flows > 0
+    t = np.concatenate([tails[fwd], heads[back]])
+    h = np.concatenate([heads[fwd], tails[back]])
+    c = np.concatenate([costs[fwd], -costs[back]])
+    order = np.argsort(t, kind="stable")
+    t, h, c = t[order], h[order], c[order]
+    start = np.searchsorted(t, np.arange(nodes + 1))
+    d = np.zeros(nodes, dtype=np.int64)
+    frontier = np.arange(nodes)
+    for _ in range(nodes + 1):
+        counts = start[frontier + 1] - start[frontier]
+        total = int(counts.sum())
+        if total == 0:
+            return d
+        first = np.repeat(start[frontier], counts)
+        idx = first + np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        new = d.copy()
+        np.minimum.at(new, h[idx], d[t[idx]] + c[idx])
+        frontier = np.flatnonzero(new < d)
+        d = new
+        if len(frontier) == 0:
+            return d
+    return None  # a negative cycle: the flow was not optimal (should not happen)

@@ -1,5 +1,6 @@
 """Column generation for the count variant: a few pairs per request, optimal for all pairs."""
 
+import itertools
 import random
 
 import numpy as np
@@ -131,9 +132,10 @@ def test_reoptimise_in_place_matches_a_fresh_solve():
     """Adding pairs to a solved flow and re-optimising in place gives a fresh solve's cost,
     with potentials that leave no residual arc negative."""
     from solver.certify import _join
-    from solver.flow import reoptimise
+    from solver.flow import network_nodes, reoptimise
 
-    for seed in range(4):
+    repaired = 0
+    for seed in range(6):
         p = _tight_city(seed)
         ix = build_index(p)
         costing = full_costing(ix)
@@ -144,9 +146,13 @@ def test_reoptimise_in_place_matches_a_fresh_solve():
         extra = full.take(np.flatnonzero(later))
         res = solve_flow(ix, base, keep_arcs=True, costing=costing)
         fixed = reoptimise(ix, base, res, potentials(res.nodes, res.arcs), extra)
-        if fixed is None:  # a pair needed a responder the network lacked
+        if network_nodes(ix, base, extra) is None:  # a pair needs what the network lacks
+            assert fixed is None
             continue
+        # otherwise the repair proves its result: the arcs it left out could not matter
+        assert fixed is not None
         new_res, d = fixed
+        repaired += 1
         tails, heads, caps, costs, flows = new_res.arcs
         fresh = solve_flow(ix, _join(base, extra), keep_arcs=True, costing=costing)
         assert int((costs * flows).sum()) == int((fresh.arcs[3] * fresh.arcs[4]).sum())
@@ -154,6 +160,7 @@ def test_reoptimise_in_place_matches_a_fresh_solve():
         assert np.all(costs[fwd] + d[tails[fwd]] - d[heads[fwd]] >= 0)
         assert np.all(-costs[back] + d[heads[back]] - d[tails[back]] >= 0)
         assert new_res.served_bound == fresh.served_bound
+    assert repaired >= 3
 
 
 def test_two_repairs_in_a_row_keep_every_cap():
@@ -302,3 +309,37 @@ def test_greedy_fallback_serves_a_tier_before_the_next_starts():
     cand, res = _greedy(ix, build_candidates(ix, knn=1), Budget(1e9, 1.0))
     served = {p.requests[int(r)].id for r in cand.u_req[res.chosen >= 0]}
     assert served == {"u1", "u2"}
+
+
+def test_a_pass_after_a_repair_finds_what_a_full_pass_finds():
+    """After a repair, pricing only the requests whose price rose, the responders whose
+    price fell and the requests left capped finds exactly the pairs a full pass finds."""
+    from solver.certify import _join, _moved
+    from solver.flow import reoptimise
+
+    compared = narrowed = 0
+    for seed, per_request in itertools.product(range(8), (2, 50)):
+        p = _tight_city(seed, n_req=160)
+        ix = build_index(p)
+        g = full_costing(ix)[0]
+        cand = build_candidates(ix, knn=3)
+        res = solve_flow(ix, cand, keep_arcs=True, costing=full_costing(ix))
+        d = potentials(res.nodes, res.arcs)
+        q0, p0 = prices(ix, cand, res, d, g)
+        capped = np.zeros(len(p.requests), dtype=bool)
+        new, _ = at_fault(ix, cand, q0, p0, g, per_request=per_request, capped=capped)
+        fixed = reoptimise(ix, cand, res, d, new) if new is not None else None
+        if fixed is None:
+            continue
+        cand = _join(cand, new)
+        q, pr = prices(ix, cand, fixed[0], fixed[1], g)
+        rose, fell = _moved(q0, p0, q, pr, cand.u_req)
+        full, _ = at_fault(ix, cand, q, pr, g, per_request=2)
+        part, _ = at_fault(ix, cand, q, pr, g, per_request=2, only=rose | capped,
+                           responders=fell)
+        key = (lambda c: [] if c is None else sorted(zip(c.p_req.tolist(),
+                                                          c.p_resp.tolist(), strict=True)))
+        assert key(part) == key(full)
+        compared += 1
+        narrowed += int((rose | capped).sum() < len(p.requests)) * bool(full)
+    assert compared >= 10 and narrowed >= 4

@@ -140,11 +140,30 @@ def _price_groups(level: np.ndarray, width: float) -> list[np.ndarray]:
     return np.split(order, cuts)
 
 
+def _l1_frame(points: np.ndarray, toward: np.ndarray) -> np.ndarray:
+    """Sphere points turned so that `toward` (the city's mean direction) becomes (1, 1, 1) /
+    sqrt(3), and scaled by 1 / sqrt(3). There the L1 distance of two points never exceeds
+    their chord (|dx| + |dy| + |dz| <= sqrt(3) * chord), so an L1 ball of radius R holds
+    every pair with chord + price excess <= R; and since the city's tangent plane is then
+    equally inclined to the three axes, the ball's sections are hexagons barely larger than
+    the discs they must hold, where a Euclidean ball around the price dimension holds about
+    twice the cone of candidates."""
+    a = toward / np.linalg.norm(toward)
+    b = np.full(3, 1 / np.sqrt(3))
+    v, c = np.cross(a, b), float(a @ b)
+    k = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+    turn = np.eye(3) + k + k @ k / (1 + c) if c > -1 + 1e-9 else -np.eye(3)
+    return points @ turn.T / np.sqrt(3)
+
+
 def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarray,
-                r_points: np.ndarray, big_q: np.ndarray, unexplored: np.ndarray,
-                limit: np.ndarray, j_points: np.ndarray):
+                r_points: tuple[np.ndarray, np.ndarray], big_q: np.ndarray,
+                unexplored: np.ndarray, limit: np.ndarray,
+                j_points: tuple[np.ndarray, np.ndarray]):
     """(request, responder, metres) within reach for every pair of `reqs` x `group` that
-    can be at fault (see at_fault), or None."""
+    can be at fault (see at_fault), or None. Points come as (sphere, `_l1_frame`): a ball
+    that takes in the whole reach is Euclidean (its radius capped by the reach), the others
+    are L1 (tighter)."""
     if len(group) == 0 or len(reqs) == 0:
         return None
     lo = float(level[group].min())
@@ -156,29 +175,34 @@ def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarra
         return None
     cap = np.hypot(_chord(np.minimum(limit[reqs[sel]], reach)), float(w.max()))
     rad = np.minimum(room[sel] + 1.0, cap)
-    tree = cKDTree(np.column_stack([j_points[group], w]))
-    x = np.column_stack([r_points[sel], np.zeros(len(sel))])
+    whole = rad >= cap
     out_r, out_j, out_m = [], [], []
-    for lo_i in range(0, len(sel), BALL_CHUNK):  # the hits are Python lists: keep them few
-        part = slice(lo_i, lo_i + BALL_CHUNK)
-        hits = tree.query_ball_point(x[part], rad[part], return_sorted=False)
-        counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-        pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
-                               count=int(counts.sum()))]
-        del hits
-        pr = np.repeat(reqs[sel[part]], counts)
-        metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
-        keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
-        out_r.append(pr[keep])
-        out_j.append(pj[keep])
-        out_m.append(metres[keep])
+    for frame, (sub, norm) in enumerate(((sel[whole], 2), (sel[~whole], 1))):
+        if len(sub) == 0:
+            continue
+        tree = cKDTree(np.column_stack([j_points[frame][group], w]))
+        x = np.column_stack([r_points[frame][sub], np.zeros(len(sub))])
+        r = rad[whole] if frame == 0 else rad[~whole]
+        for lo_i in range(0, len(sub), BALL_CHUNK):  # the hits are Python lists: keep few
+            part = slice(lo_i, lo_i + BALL_CHUNK)
+            hits = tree.query_ball_point(x[part], r[part], p=norm, return_sorted=False)
+            counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+            pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                                   count=int(counts.sum()))]
+            del hits
+            pr = np.repeat(reqs[sub[part]], counts)
+            metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+            keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+            out_r.append(pr[keep])
+            out_j.append(pj[keep])
+            out_m.append(metres[keep])
     return tuple(np.concatenate(a) for a in (out_r, out_j, out_m))
 
 
 def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
              per_request: int = ADD_PER_REQUEST, *, only: np.ndarray | None = None,
              responders: np.ndarray | None = None, capped: np.ndarray | None = None,
-             ) -> tuple[Candidates | None, int]:
+             unserved: np.ndarray | None = None) -> tuple[Candidates | None, int]:
     """(new pairs with negative reduced cost, the most negative `per_request` per request,
     or None; how many requests have one).
 
@@ -186,19 +210,28 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     g + bonus(u)) / tw and P(j) = p(j) * g / tw (both in metres, rounded generously). Within
     a group of responders whose P lies in [lo, lo + width], each responder is a point in four
     dimensions (its place, and P(j) - lo) and a ball of radius Q(u) - lo around (u's place,
-    0) holds every such pair (the 4-D distance never exceeds metres + P(j) - lo).
+    0) holds every such pair (the 4-D distance never exceeds metres + P(j) - lo): an L1 ball
+    in `_l1_frame`, or, where it would take in the whole reach anyway, a Euclidean one.
 
     A pass after a repair need not look everywhere (see `_moved`): `only` (a mask of
     requests) limits the balls to those requests, and every pair of the `responders` is
     priced as well, each a ball of its reach among the requests. `capped`, if given, is
-    set where a request had more pairs at fault than were kept."""
+    set where a request had more pairs at fault than were kept.
+
+    `unserved` (a mask of the requests the flow leaves out) turns the search around for
+    them: their balls would hold nearly everyone in reach, since their price is their whole
+    weight, yet they are out because the responders around them cost more still. Those
+    that share a price Q are priced together: only responders whose own price is below Q
+    can be at fault, each within (Q - P(j)) of travel, and they are few."""
     prm = ix.problem.params
     nj = len(ix.j_lon)
+    n_req = len(ix.problem.requests)
     unexplored = cand.r_unexplored
     open_ = (unexplored < geo.BIG_M) & ~ix.r_fixed
-    reqs = np.flatnonzero(open_ if only is None else open_ & only)
+    every = open_ if only is None else open_ & only  # requests priced against everyone
     tw = float(prm.travel_weight_per_km)
     per_m = tw if tw > 0 else 1.0  # with no travel cost only the reach bounds the search
+    turned = every & unserved if unserved is not None and tw > 0 else np.zeros(n_req, bool)
     bonus = _bonus_milli(ix)
     have = np.sort(cand.p_req * nj + cand.p_resp)
     travel = np.sort(np.array([ix.req_pos[t.request] * nj + ix.resp_pos[t.responder]
@@ -206,12 +239,10 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
                       for r in ix.problem.requests], dtype=np.float64)
     level = p.astype(np.float64) * g / per_m if tw > 0 else np.zeros(nj)
-    big_q = ((q[reqs] + 1).astype(np.float64) * g + bonus[reqs]) / per_m
-    if tw <= 0:  # any price below q(u) + bonus(u) may be at fault, at any distance in reach
-        big_q = np.where(q[reqs].astype(np.float64) * g + g + bonus[reqs]
-                         > p.min() * g, np.inf, -np.inf)
-    r_points = geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs])
-    j_points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    j_sphere = geo.to_sphere(ix.j_lon, ix.j_lat)
+    toward = j_sphere.sum(axis=0) if nj else np.ones(3)
+    j_points = (j_sphere, _l1_frame(j_sphere, toward))
+    reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
     found: list[tuple[np.ndarray, ...]] = []
 
     def price(pr: np.ndarray, pj: np.ndarray, metres: np.ndarray) -> None:
@@ -230,23 +261,44 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
         if found:
             found[:] = [_lowest(found, per_request, capped)]
 
-    if responders is not None and len(responders):
-        _responder_pairs(ix, responders, np.flatnonzero(open_ & ~np.isin(
-            np.arange(len(open_)), reqs)) if only is not None else reqs, limit, price)
-        reduce()
-    if len(reqs) and nj:
+    def cast(reqs: np.ndarray, allowed: np.ndarray | None) -> None:
+        """The balls of `reqs` among the responders (those `allowed`, if given)."""
+        if len(reqs) == 0 or nj == 0:
+            return
+        big_q = ((q[reqs] + 1).astype(np.float64) * g + bonus[reqs]) / per_m
+        if tw <= 0:  # any price below q(u) + bonus(u) may be at fault, anywhere in reach
+            big_q = np.where(q[reqs].astype(np.float64) * g + g + bonus[reqs]
+                             > p.min() * g, np.inf, -np.inf)
+        r_sphere = geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs])
+        r_l1 = _l1_frame(r_sphere, toward)
         cls, masks = _classes(ix, reqs)
-        reach_band = np.searchsorted(REACH_BANDS_M, ix.j_radius)
         for c, mask in enumerate(masks):
+            if allowed is not None:
+                mask = mask & allowed
             in_c = np.flatnonzero(cls == c)
             for band in np.unique(reach_band[mask]):
                 js = np.flatnonzero(mask & (reach_band == band))
                 for group in _price_groups(level[js], PRICE_WIDTH_M):
-                    hit = _ball_pairs(ix, js[group], level, reqs[in_c], r_points[in_c],
-                                      big_q[in_c], unexplored, limit, j_points)
+                    hit = _ball_pairs(ix, js[group], level, reqs[in_c],
+                                      (r_sphere[in_c], r_l1[in_c]), big_q[in_c],
+                                      unexplored, limit, j_points)
                     if hit is not None:
                         price(*hit)
             reduce()
+
+    # requests left out, sharing a price: only responders priced below it, and near
+    left_out = np.flatnonzero(turned)
+    for value in np.unique(q[left_out]):
+        group = left_out[q[left_out] == value]
+        reach_m = ((int(value) + 1) * g + bonus[group].max()) / per_m - level
+        js = np.flatnonzero(reach_m > 0)
+        _responder_pairs(ix, js, group, limit, price, within=reach_m[js] + 1.0)
+        reduce()
+    cast(np.flatnonzero(every & ~turned), None)
+    if responders is not None and len(responders) and only is not None:
+        allowed = np.zeros(nj, dtype=bool)
+        allowed[responders] = True
+        cast(np.flatnonzero(open_ & ~only), allowed)
     if not found or len(found[0][0]) == 0:
         return None, 0
     pr, pj, metres, rc = found[0]
@@ -255,11 +307,17 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
 
 
 def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,
-                     limit: np.ndarray, price: Callable[..., None]) -> None:
-    """Every pair of `responders` x `reqs` within reach and of a class the responder may
-    serve, handed to `price` in batches."""
-    if len(reqs) == 0:
+                     limit: np.ndarray, price: Callable[..., None],
+                     within: np.ndarray | None = None) -> None:
+    """Every pair of `responders` x `reqs` within reach (and within `within` metres, per
+    responder, if given) and of a class the responder may serve, handed to `price` in
+    batches."""
+    if len(reqs) == 0 or len(responders) == 0:
         return
+    radius = ix.j_radius.astype(np.float64)
+    if within is not None:
+        radius = radius.copy()
+        radius[responders] = np.minimum(radius[responders], within)
     cls, masks = _classes(ix, reqs)
     can = np.array(masks)  # classes x responders
     tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
@@ -267,7 +325,7 @@ def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,
     for lo_i in range(0, len(js), BALL_CHUNK // 20):
         part = js[lo_i:lo_i + BALL_CHUNK // 20]
         hits = tree.query_ball_point(geo.to_sphere(ix.j_lon[part], ix.j_lat[part]),
-                                     _chord(ix.j_radius[part].astype(np.float64)),
+                                     _chord(radius[part]),
                                      return_sorted=False)
         counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
         at = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
@@ -492,12 +550,14 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
     while d is not None:  # None cannot happen for an optimal flow
         q, p = prices(ix, cand, res, d, g)
         capped = np.zeros(len(ix.problem.requests), dtype=bool)
+        unserved = np.ones(len(ix.problem.requests), dtype=bool)
+        unserved[cand.u_req[res.chosen >= 0]] = False
         if last is None:
-            new, _ = at_fault(ix, cand, q, p, g, capped=capped)
+            new, _ = at_fault(ix, cand, q, p, g, capped=capped, unserved=unserved)
         else:  # prices moved little: look only where they could have made a pair at fault
             rose, fell = _moved(last[0], last[1], q, p, cand.u_req)
             new, _ = at_fault(ix, cand, q, p, g, only=rose | last[2], responders=fell,
-                              capped=capped)
+                              capped=capped, unserved=unserved)
         if new is None:
             res.arcs = ()
             return _explainable(ix, cand, res), res

@@ -334,12 +334,48 @@ def test_a_pass_after_a_repair_finds_what_a_full_pass_finds():
         cand = _join(cand, new)
         q, pr = prices(ix, cand, fixed[0], fixed[1], g)
         rose, fell = _moved(q0, p0, q, pr, cand.u_req)
-        full, _ = at_fault(ix, cand, q, pr, g, per_request=2)
+        unserved = np.ones(len(p.requests), dtype=bool)
+        unserved[cand.u_req[fixed[0].chosen >= 0]] = False
+        full, _ = at_fault(ix, cand, q, pr, g, per_request=2, unserved=unserved)
         part, _ = at_fault(ix, cand, q, pr, g, per_request=2, only=rose | capped,
-                           responders=fell)
+                           responders=fell, unserved=unserved)
         key = (lambda c: [] if c is None else sorted(zip(c.p_req.tolist(),
                                                           c.p_resp.tolist(), strict=True)))
         assert key(part) == key(full)
         compared += 1
         narrowed += int((rose | capped).sum() < len(p.requests)) * bool(full)
     assert compared >= 10 and narrowed >= 4
+
+
+def _faults_by_brute_force(ix, cand, q, p, g):
+    """Every left-out feasible pair with a negative reduced cost, from all pairs."""
+    full = build_candidates(ix)
+    nj = len(ix.j_lon)
+    rc = full.p_sec // g - q[full.p_req] + p[full.p_resp]
+    left_out = ~np.isin(full.p_req * nj + full.p_resp, cand.p_req * nj + cand.p_resp)
+    at = np.flatnonzero((rc < 0) & left_out)
+    return sorted(zip(full.p_req[at].tolist(), full.p_resp[at].tolist(), strict=True))
+
+
+def test_pricing_finds_every_pair_at_fault_and_no_other():
+    """A full pricing pass (balls for the served, the search turned around for the left
+    out) returns exactly the left-out pairs whose reduced cost is negative, as a brute
+    force over every pair finds them, when it may keep them all."""
+    checked = 0
+    for seed in range(6):
+        p = _tight_city(seed, n_req=160)
+        ix = build_index(p)
+        g = full_costing(ix)[0]
+        cand = build_candidates(ix, knn=3)
+        res = solve_flow(ix, cand, keep_arcs=True, costing=full_costing(ix))
+        q, pr = prices(ix, cand, res, potentials(res.nodes, res.arcs), g)
+        unserved = np.ones(len(p.requests), dtype=bool)
+        unserved[cand.u_req[res.chosen >= 0]] = False
+        expected = _faults_by_brute_force(ix, cand, q, pr, g)
+        for left_out in (None, unserved):
+            new, _ = at_fault(ix, cand, q, pr, g, per_request=10_000, unserved=left_out)
+            got = [] if new is None else sorted(zip(new.p_req.tolist(), new.p_resp.tolist(),
+                                                    strict=True))
+            assert got == expected
+        checked += bool(expected) and bool(unserved[cand.u_req].any())
+    assert checked >= 3

@@ -45,6 +45,7 @@ ADD_PER_REQUEST = 20  # pairs at fault joining the restricted set per request an
 REACH_BANDS_M = np.array([2000, 3500, 6000])  # responders' radii, one pricing tree per band
 BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
+TURNED_PRICES = 64  # at most this many distinct prices of left-out requests priced as groups
 REPAIR_MAX = 20000  # new pairs worked into the last flow in place rather than solved afresh
 # quiet-machine costs, to size the rounds from a budget (fitted on bench/instances.py cities)
 KNN_S_PER_UNIT = 2.0e-5  # the first pairs: ball queries, the static rules
@@ -214,15 +215,17 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     in `_l1_frame`, or, where it would take in the whole reach anyway, a Euclidean one.
 
     A pass after a repair need not look everywhere (see `_moved`): `only` (a mask of
-    requests) limits the balls to those requests, and every pair of the `responders` is
-    priced as well, each a ball of its reach among the requests. `capped`, if given, is
-    set where a request had more pairs at fault than were kept.
+    requests) limits the search against every responder to those requests; the others are
+    priced against the `responders` alone, with the same balls. `capped`, if given, is set
+    where a request had more pairs at fault than were kept.
 
     `unserved` (a mask of the requests the flow leaves out) turns the search around for
     them: their balls would hold nearly everyone in reach, since their price is their whole
     weight, yet they are out because the responders around them cost more still. Those
     that share a price Q are priced together: only responders whose own price is below Q
-    can be at fault, each within (Q - P(j)) of travel, and they are few."""
+    can be at fault, each within (Q - P(j)) of travel, and they are few. (Left-out requests
+    normally share one price per weight; with more than `TURNED_PRICES` distinct prices
+    they get balls like the others.)"""
     prm = ix.problem.params
     nj = len(ix.j_lon)
     n_req = len(ix.problem.requests)
@@ -232,6 +235,8 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     tw = float(prm.travel_weight_per_km)
     per_m = tw if tw > 0 else 1.0  # with no travel cost only the reach bounds the search
     turned = every & unserved if unserved is not None and tw > 0 else np.zeros(n_req, bool)
+    if len(np.unique(q[turned])) > TURNED_PRICES:
+        turned[:] = False
     bonus = _bonus_milli(ix)
     have = np.sort(cand.p_req * nj + cand.p_resp)
     travel = np.sort(np.array([ix.req_pos[t.request] * nj + ix.resp_pos[t.responder]

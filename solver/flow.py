@@ -265,4 +265,4 @@ def potentials(nodes: int, arcs) -> np.ndarray | None:
         d = new
         if len(frontier) == 0:
             return d
-    return None  # a negative cycle: the flow was not optimal (should not happen)
+    return None  # a negative cycle: the flow is not optimal (reoptimise then solves afresh)

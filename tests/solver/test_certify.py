@@ -357,10 +357,12 @@ def _faults_by_brute_force(ix, cand, q, p, g):
     return sorted(zip(full.p_req[at].tolist(), full.p_resp[at].tolist(), strict=True))
 
 
-def test_pricing_finds_every_pair_at_fault_and_no_other():
+def test_pricing_finds_every_pair_at_fault_and_no_other(monkeypatch):
     """A full pricing pass (balls for the served, the search turned around for the left
     out) returns exactly the left-out pairs whose reduced cost is negative, as a brute
-    force over every pair finds them, when it may keep them all."""
+    force over every pair finds them, when it may keep them all; so does a pass that gives
+    the left-out requests balls too (too many distinct prices to group them)."""
+    import solver.certify
     checked = 0
     for seed in range(6):
         p = _tight_city(seed, n_req=160)
@@ -372,7 +374,8 @@ def test_pricing_finds_every_pair_at_fault_and_no_other():
         unserved = np.ones(len(p.requests), dtype=bool)
         unserved[cand.u_req[res.chosen >= 0]] = False
         expected = _faults_by_brute_force(ix, cand, q, pr, g)
-        for left_out in (None, unserved):
+        for left_out, groups in ((None, 64), (unserved, 64), (unserved, 0)):
+            monkeypatch.setattr(solver.certify, "TURNED_PRICES", groups)
             new, _ = at_fault(ix, cand, q, pr, g, per_request=10_000, unserved=left_out)
             got = [] if new is None else sorted(zip(new.p_req.tolist(), new.p_resp.tolist(),
                                                     strict=True))

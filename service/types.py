@@ -1,6 +1,7 @@
 """Column types and value shapes shared by every domain."""
 
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -11,10 +12,27 @@ from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 
+_ID_LOCK = threading.Lock()
+_last_id = [0, 0]  # the millisecond and the 12-bit counter of this process's last id
+
+
 def new_id() -> str:
-    """A time-ordered UUID (version 7 layout), so keyset pages follow creation order."""
-    millis = time.time_ns() // 1_000_000
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    """A time-ordered UUID (version 7 layout), so keyset pages follow creation order.
+
+    Within one process the ids only grow, even within a millisecond: a 12-bit counter
+    (RFC 9562's rand_a) follows the timestamp, started at a random point in its lower
+    half each new millisecond and stepped by one after that; should it run out (or the
+    clock step back), the timestamp is carried forward by a millisecond."""
+    with _ID_LOCK:
+        millis = time.time_ns() // 1_000_000
+        if millis > _last_id[0]:
+            counter = int.from_bytes(os.urandom(2), "big") & 0x7FF
+        else:
+            millis, counter = _last_id[0], _last_id[1] + 1
+            if counter > 0xFFF:
+                millis, counter = millis + 1, 0
+        _last_id[0], _last_id[1] = millis, counter
+    raw = bytearray(millis.to_bytes(6, "big") + counter.to_bytes(2, "big") + os.urandom(8))
     raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80
     return str(uuid.UUID(bytes=bytes(raw)))

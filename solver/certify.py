@@ -149,7 +149,8 @@ def _l1_frame(points: np.ndarray, toward: np.ndarray) -> np.ndarray:
     equally inclined to the three axes, the ball's sections are hexagons barely larger than
     the discs they must hold, where a Euclidean ball around the price dimension holds about
     twice the cone of candidates."""
-    a = toward / np.linalg.norm(toward)
+    size = float(np.linalg.norm(toward))
+    a = toward / size if size > 0 else np.array([1.0, 0.0, 0.0])  # any turn is sound
     b = np.full(3, 1 / np.sqrt(3))
     v, c = np.cross(a, b), float(a @ b)
     k = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])

@@ -382,3 +382,22 @@ def test_pricing_finds_every_pair_at_fault_and_no_other(monkeypatch):
             assert got == expected
         checked += bool(expected) and bool(unserved[cand.u_req].any())
     assert checked >= 3
+
+
+def test_the_l1_frame_never_lengthens_a_chord():
+    """In the turned, scaled frame the L1 distance of two points is at most their chord
+    (what makes an L1 ball a superset), for a city's frame and for a degenerate one."""
+    from solver import geo
+    from solver.certify import _l1_frame
+
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-180, 180, 400), rng.uniform(-80, 80, 400)
+    pts = geo.to_sphere(lon, lat)
+    a, b = rng.integers(0, 400, 2000), rng.integers(0, 400, 2000)
+    chord = np.linalg.norm(pts[a] - pts[b], axis=1)
+    for toward in (pts[:50].sum(axis=0), np.zeros(3), -np.full(3, 1.0)):
+        turned = _l1_frame(pts, toward)
+        assert np.all(np.isfinite(turned))
+        assert np.all(np.abs(turned[a] - turned[b]).sum(axis=1) <= chord + 1e-6)
+    city = _l1_frame(pts[:1], pts[0])
+    assert np.allclose(np.abs(city[0]), city[0][0])  # the city lies on the (1,1,1) axis

@@ -313,26 +313,22 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
 
 
 def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,
-                     limit: np.ndarray, price: Callable[..., None],
-                     within: np.ndarray | None = None) -> None:
-    """Every pair of `responders` x `reqs` within reach (and within `within` metres, per
-    responder, if given) and of a class the responder may serve, handed to `price` in
-    batches."""
+                     limit: np.ndarray, price: Callable[..., None], within: np.ndarray) -> None:
+    """Every pair of `responders` x `reqs` within reach and within `within` metres (one per
+    responder), of a class the responder may serve, handed to `price` in batches."""
     if len(reqs) == 0 or len(responders) == 0:
         return
-    radius = ix.j_radius.astype(np.float64)
-    if within is not None:
-        radius = radius.copy()
-        radius[responders] = np.minimum(radius[responders], within)
+    radius = np.minimum(ix.j_radius[responders], within)
+    order = np.argsort(radius, kind="stable")  # batches of like radii
+    js, radius = responders[order], radius[order]
     cls, masks = _classes(ix, reqs)
     can = np.array(masks)  # classes x responders
     tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
-    js = responders[np.argsort(ix.j_radius[responders], kind="stable")]
     for lo_i in range(0, len(js), BALL_CHUNK // 20):
-        part = js[lo_i:lo_i + BALL_CHUNK // 20]
+        batch = slice(lo_i, lo_i + BALL_CHUNK // 20)
+        part = js[batch]
         hits = tree.query_ball_point(geo.to_sphere(ix.j_lon[part], ix.j_lat[part]),
-                                     _chord(radius[part]),
-                                     return_sorted=False)
+                                     _chord(radius[batch]), return_sorted=False)
         counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
         at = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
                          count=int(counts.sum()))

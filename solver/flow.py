@@ -206,9 +206,9 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
     rc = costs + d[tails] - d[heads]
     room = caps - flows
     gain = -int((np.minimum(rc, 0) * room).sum())  # only new pairs are negative
-    fwd = np.flatnonzero((room > 0) & (rc <= gain))
-    back = np.flatnonzero((flows > 0) & (-rc <= gain))
     if gain > 0:
+        fwd = np.flatnonzero((room > 0) & (rc <= gain))
+        back = np.flatnonzero((flows > 0) & (-rc <= gain))
         sub_t = np.concatenate([tails[fwd], heads[back]])
         sub_h = np.concatenate([heads[fwd], tails[back]])
         local, renum = np.unique(np.concatenate([sub_t, sub_h]), return_inverse=True)

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 
-
 _ID_LOCK = threading.Lock()
 _last_id = [0, 0]  # the millisecond and the 12-bit counter of this process's last id
 

@@ -341,9 +341,15 @@ def build_problem(
         if ctx.emergency or not r.emergency_team
     ]
     ctx.responders = {r.id: r for r in responders}
-    counted = repo.work(
-        session, ctx.responders, min(ctx.week_start, ctx.origin), max(ctx.week_end, horizon)
-    )
+    # A whole community's responders are named by a query, not one parameter each.
+    among = ctx.responders if responder_ids is not None else repo.serving_ids(community_ids)
+    counted = [
+        w
+        for w in repo.work(
+            session, among, min(ctx.week_start, ctx.origin), max(ctx.week_end, horizon)
+        )
+        if w.responder_id in ctx.responders
+    ]
 
     # Fixed: whole live groups of the planning days whose members are all in the problem.
     planned_ids = {r.id for r in planned}

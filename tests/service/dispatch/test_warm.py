@@ -1,11 +1,12 @@
 """Live matching keeps a warm solver state between requests; it must never offer from a state
 that is behind the database, and it must follow the changes it learns of."""
 
+import gc
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 import solver
 from service.assignments.models import Assignment
@@ -273,3 +274,92 @@ def test_work_written_by_another_process_makes_the_state_catch_up(client, sessio
     assert not day.stale and day.state is state_before
     assert (elsewhere["id"], near["id"]) in day.members
     assert day.state.loads.tasks[day.state.ix.resp_pos[near["id"]]] == 0
+
+
+SHIFTS = [{"weekday": d, "start": "08:00", "end": "20:00"} for d in range(7)]
+
+
+def test_responders_with_the_same_terms_share_one_decoded_value(client, session, auto):
+    """A warm state at 10,000 responders must not hold 50,000 lists of its own: equal JSON
+    texts come back as one value, equal to what was stored."""
+    one, _ = volunteer(client, session, auto, auto.a, weekly_shifts=SHIFTS,
+                       qualifications=["first_aid"])
+    two, _ = volunteer(client, session, auto, auto.a, weekly_shifts=SHIFTS,
+                       qualifications=["first_aid"])
+    other, _ = volunteer(client, session, auto, auto.a, weekly_shifts=SHIFTS[:2])
+    terms = {r.id: r for r in repo.serving_terms(session, [auto.a.community_id])}
+    a, b, c = terms[one["id"]], terms[two["id"]], terms[other["id"]]
+    assert a.weekly_shifts == b.weekly_shifts == SHIFTS and c.weekly_shifts == SHIFTS[:2]
+    assert a.weekly_shifts is b.weekly_shifts and a.qualifications is b.qualifications
+    assert a.qualifications == ["first_aid"] and c.qualifications == []
+    locked = {r.id: r for r in repo.lock_responder_terms(session, [one["id"], other["id"]])}
+    assert locked[one["id"]].weekly_shifts is a.weekly_shifts
+    assert adapter.responder_signature(locked[other["id"]]) == adapter.responder_signature(c)
+    session.rollback()
+
+
+def test_a_community_s_work_is_read_the_same_by_query_as_by_ids(client, session, auto):
+    """`repo.work` of a community's responders named by a query (as a warm build does) finds
+    exactly the tasks it finds from their ids, and nothing of another community."""
+    near, _ = volunteer(client, session, auto, auto.a)
+    volunteer(client, session, auto, auto.a, location=FAR)
+    volunteer(client, session, auto, auto.b)
+    submit(client, auto.a)
+    submit(client, auto.a)
+    submit(client, auto.b)
+    since = datetime.now(UTC) - timedelta(days=1)
+    until = since + timedelta(days=3)
+    ids = [r.id for r in repo.serving_terms(session, [auto.a.community_id])]
+    by_ids = repo.work(session, ids, since, until)
+    by_query = repo.work(session, repo.serving_ids([auto.a.community_id]), since, until)
+    assert len(by_ids) == 2 and {w.responder_id for w in by_ids} <= set(ids)
+    assert sorted(w.assignment_id for w in by_query) == sorted(w.assignment_id for w in by_ids)
+
+
+def test_a_warm_state_keeps_none_of_the_rows_it_was_built_from(client, session, auto):
+    """The state lives for minutes and every full garbage collection walks what it holds:
+    the responders' terms and the fixed requests stay with the build."""
+    volunteer(client, session, auto, auto.a)
+    created = submit(client, auto.a)
+    origin = adapter.planning_origin(datetime.fromisoformat(created["window_start"]))
+    warm.day_state(session, auto.a.community_id, origin).stale = True
+    day = warm.day_state(session, auto.a.community_id, origin)  # rebuilt: the offer is fixed
+    assert day.ctx.responders == {} and day.ctx.requests == {} and day.ctx.request_dicts == {}
+    assert len(day.signatures) == 1 and created["id"] in day.fixed_requests
+    session.rollback()
+
+
+def test_a_build_runs_without_the_cycle_collector_and_turns_it_back_on(client, session, auto):
+    """Cycle collection is off while a state is read (a full one stopped every thread for
+    0.1-0.4 s per build) and on again afterwards, also when the build fails."""
+    volunteer(client, session, auto, auto.a)
+    created = submit(client, auto.a)
+    origin = adapter.planning_origin(datetime.fromisoformat(created["window_start"]))
+    engine = session.get_bind()
+    during: list[bool] = []
+
+    def note(*_args: object) -> None:
+        during.append(gc.isenabled())
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("the database went away")
+
+    assert gc.isenabled()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        warm.day_state(session, auto.a.community_id, origin).stale = True
+        warm.day_state(session, auto.a.community_id, origin)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert during and not any(during)
+    assert gc.isenabled()
+    session.rollback()
+    event.listen(engine, "before_cursor_execute", fail)
+    try:
+        warm.day_state(session, auto.a.community_id, origin).stale = True
+        with pytest.raises(RuntimeError):
+            warm.day_state(session, auto.a.community_id, origin)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail)
+    assert gc.isenabled()
+    session.rollback()

@@ -178,27 +178,35 @@ def _ball_pairs(ix: Index, group: np.ndarray, level: np.ndarray, reqs: np.ndarra
     cap = np.hypot(_chord(np.minimum(limit[reqs[sel]], reach)), float(w.max()))
     rad = np.minimum(room[sel] + 1.0, cap)
     whole = rad >= cap
-    out_r, out_j, out_m = [], [], []
-    for frame, (sub, norm) in enumerate(((sel[whole], 2), (sel[~whole], 1))):
+    out: list[tuple[np.ndarray, ...]] = []
+    for frame, (mask, norm) in enumerate(((whole, 2), (~whole, 1))):
+        sub, r = sel[mask], rad[mask]
         if len(sub) == 0:
             continue
         tree = cKDTree(np.column_stack([j_points[frame][group], w]))
         x = np.column_stack([r_points[frame][sub], np.zeros(len(sub))])
-        r = rad[whole] if frame == 0 else rad[~whole]
         for lo_i in range(0, len(sub), BALL_CHUNK):  # the hits are Python lists: keep few
             part = slice(lo_i, lo_i + BALL_CHUNK)
-            hits = tree.query_ball_point(x[part], r[part], p=norm, return_sorted=False)
-            counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-            pj = group[np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
-                                   count=int(counts.sum()))]
-            del hits
-            pr = np.repeat(reqs[sub[part]], counts)
-            metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
-            keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
-            out_r.append(pr[keep])
-            out_j.append(pj[keep])
-            out_m.append(metres[keep])
-    return tuple(np.concatenate(a) for a in (out_r, out_j, out_m))
+            counts, at = _flat(tree.query_ball_point(x[part], r[part], p=norm,
+                                                     return_sorted=False))
+            out.append(_in_reach(ix, np.repeat(reqs[sub[part]], counts), group[at], limit))
+    return tuple(np.concatenate(a) for a in zip(*out, strict=True))
+
+
+def _flat(hits: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """A ball query's hits as (how many per query point, all of them in order)."""
+    counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+    return counts, np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
+                               count=int(counts.sum()))
+
+
+def _in_reach(ix: Index, pr: np.ndarray, pj: np.ndarray,
+              limit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(request, responder, metres) of the pairs within the responder's radius and the
+    request's own limit."""
+    metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
+    keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
+    return pr[keep], pj[keep], metres[keep]
 
 
 def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
@@ -327,17 +335,12 @@ def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,
     for lo_i in range(0, len(js), BALL_CHUNK // 20):
         batch = slice(lo_i, lo_i + BALL_CHUNK // 20)
         part = js[batch]
-        hits = tree.query_ball_point(geo.to_sphere(ix.j_lon[part], ix.j_lat[part]),
-                                     _chord(radius[batch]), return_sorted=False)
-        counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
-        at = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64,
-                         count=int(counts.sum()))
+        counts, at = _flat(tree.query_ball_point(
+            geo.to_sphere(ix.j_lon[part], ix.j_lat[part]), _chord(radius[batch]),
+            return_sorted=False))
         pj = np.repeat(part, counts)
         keep = can[cls[at], pj]
-        pr, pj = reqs[at[keep]], pj[keep]
-        metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
-        keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
-        price(pr[keep], pj[keep], metres[keep])
+        price(*_in_reach(ix, reqs[at[keep]], pj[keep], limit))
 
 
 def _moved(q0: np.ndarray, p0: np.ndarray, q: np.ndarray, p: np.ndarray,

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
+from solver.augment import augment
 from solver.bound import heaviest
 from solver.candidates import (
     Candidates,
@@ -529,6 +530,8 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
     if len(todo) and budget.spend(WIDE_S_PER_NEIGHBOUR * WIDE_K * len(todo)
                                   + REFILL_TREES_S * nj):
         refill(todo, WIDE_K)
+    # then, on the pairs found, paths that serve more without leaving anyone out
+    augment(ix, cand, chosen, used, budget.spend)
     return cand, FlowResult(chosen=chosen, optimal=False,
                             served_bound=served_ceiling(ix, cand), method="greedy")
 

@@ -51,6 +51,26 @@ def _keys_in(keys: np.ndarray, allowed: list[int]) -> np.ndarray:
     return np.isin(keys, np.array(allowed, dtype=np.int64))
 
 
+def pairs_in_reach(ix: Index, sample: int = 4096) -> int:
+    """About how many pairs of open requests and responders lie within the responders'
+    radii: counted by the KD-trees without forming a pair, for every n-th request (at most
+    `sample` of them), then scaled up; each group of like radii is counted at its largest."""
+    every = np.flatnonzero(~ix.r_fixed)
+    reqs = every[::max(1, -(-len(every) // sample))]
+    nj = len(ix.j_lon)
+    if nj == 0 or len(reqs) == 0:
+        return 0
+    r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
+    points = geo.to_sphere(ix.j_lon, ix.j_lat)
+    by_radius = np.argsort(ix.j_radius, kind="stable")
+    total = 0
+    for lo in range(0, nj, RESPONDER_GROUP):
+        js = by_radius[lo:lo + RESPONDER_GROUP]
+        total += int(r_tree.count_neighbors(cKDTree(points[js]),
+                                            geo.chord_for(int(ix.j_radius[js].max()))))
+    return total * len(every) // len(reqs)
+
+
 def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the
     request's limit, by great-circle distance. Responders go in small groups of similar
@@ -245,6 +265,19 @@ def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):
     metres = geo.pair_distance_m(ix.j_trig, pj, ix.r_trig, pr)
     keep = (metres <= ix.j_radius[pj]) & (metres <= limit[pr])
     return pr[keep], pj[keep], metres[keep], unexplored
+
+
+def join_candidates(old: Candidates, new: Candidates) -> Candidates:
+    """The pairs of `old`, then those of `new` (same units), numbered afresh in that order:
+    indices and ids of the old pairs stay what they were. Each request's unexplored reach
+    is the lesser of the two."""
+    cat = {f: np.concatenate([getattr(old, f), getattr(new, f)])
+           for f in ("p_unit", "p_req", "p_resp", "p_metres", "p_minutes", "p_sec")}
+    unexplored = old.r_unexplored
+    if unexplored is not None and new.r_unexplored is not None:
+        unexplored = np.minimum(unexplored, new.r_unexplored)
+    return replace(old, **cat, p_id=np.arange(len(cat["p_unit"]), dtype=np.int64),
+                   r_unexplored=unexplored)
 
 
 def build_candidates(ix: Index, knn: int | None = None,

@@ -33,6 +33,7 @@ from solver.candidates import (
     _classes,
     build_candidates,
     feasible_pairs,
+    join_candidates,
     pair_secondary,
     static_ok,
 )
@@ -376,12 +377,6 @@ def _lowest(found: list[tuple[np.ndarray, ...]], per_request: int,
     return pr[keep], pj[keep], metres[keep], rc[keep]
 
 
-def _join(old: Candidates, new: Candidates) -> Candidates:
-    cat = {f: np.concatenate([getattr(old, f), getattr(new, f)])
-           for f in ("p_unit", "p_req", "p_resp", "p_metres", "p_minutes", "p_sec")}
-    return replace(old, **cat, p_id=np.arange(len(cat["p_unit"]), dtype=np.int64))
-
-
 def _explainable(ix: Index, cand: Candidates, res: FlowResult) -> Candidates:
     """The candidates with every pair of the unserved requests that have none yet but were
     not fully explored, so their reasons (outranked, not out of range) come out right. The
@@ -393,7 +388,7 @@ def _explainable(ix: Index, cand: Candidates, res: FlowResult) -> Candidates:
     todo = np.flatnonzero(~has & ~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
     if len(todo) == 0:
         return cand
-    return _join(cand, build_candidates(ix, only=todo))
+    return join_candidates(cand, build_candidates(ix, only=todo))
 
 
 class Budget:
@@ -508,9 +503,7 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
         if not budget.spend(GREEDY_S_PER_PAIR * len(more.p_unit)):
             return 0
         offset = len(cand.p_unit)
-        cand = _join(cand, more)  # the new pairs go after the old: indices stay valid
-        cand = replace(cand, r_unexplored=np.where(served, cand.r_unexplored, np.minimum(
-            cand.r_unexplored, more.r_unexplored)))
+        cand = join_candidates(cand, more)  # the new pairs go after the old: indices stay valid
         return place(more, offset)
 
     def left_out(mask: np.ndarray) -> np.ndarray:
@@ -578,7 +571,7 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
             return _explainable(ix, cand, res), res
         # a few new pairs are worked into the flow in place; many mean a fresh solve
         fixed = reoptimise(ix, cand, res, d, new) if len(new.p_unit) <= REPAIR_MAX else None
-        cand = _join(cand, new)
+        cand = join_candidates(cand, new)
         last = (q, p, capped) if fixed is not None else None
         if fixed is None:
             res = solve_flow(ix, cand, keep_arcs=True, costing=costing)

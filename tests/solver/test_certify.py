@@ -131,7 +131,7 @@ def test_bench_city_small_matches_full_flow():
 def test_reoptimise_in_place_matches_a_fresh_solve():
     """Adding pairs to a solved flow and re-optimising in place gives a fresh solve's cost,
     with potentials that leave no residual arc negative."""
-    from solver.certify import _join
+    from solver.candidates import join_candidates as _join
     from solver.flow import network_nodes, reoptimise
 
     repaired = 0
@@ -167,7 +167,7 @@ def test_two_repairs_in_a_row_keep_every_cap():
     """Pairs added in two batches, each worked in place: the plan read from the second
     repair respects task caps (checker) and costs what a fresh solve on all of them costs."""
     from solver.assemble import to_assignments
-    from solver.certify import _join
+    from solver.candidates import join_candidates as _join
     from solver.engine import flow_choices
     from solver.flow import reoptimise
     from solver.plan import Plan
@@ -314,7 +314,8 @@ def test_greedy_fallback_serves_a_tier_before_the_next_starts():
 def test_a_pass_after_a_repair_finds_what_a_full_pass_finds():
     """After a repair, pricing only the requests whose price rose, the responders whose
     price fell and the requests left capped finds exactly the pairs a full pass finds."""
-    from solver.certify import _join, _moved
+    from solver.candidates import join_candidates as _join
+    from solver.certify import _moved
     from solver.flow import reoptimise
 
     compared = narrowed = 0

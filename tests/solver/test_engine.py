@@ -82,3 +82,26 @@ def test_team_with_an_unfillable_slot_stays_whole_across_parts():
                           req("far", 50_000, window=[480, 600])],
                          [resp("sw", 100, kind="social_worker"), resp("v", 50_100)]))
     assert {a.request_id for a in plan.assignments} == {"far"}
+
+
+def test_pairs_beyond_memory_keep_each_request_s_nearest_and_widen(monkeypatch):
+    """When the pairs in reach are too many to hold, each request keeps its nearest
+    responders; those left out because the nearest filled up then get the nearest with
+    room, so a crowd by one responder is still served by the others."""
+    import solver.engine as engine
+    import solver.nearest as nearest
+    from solver.check import check
+
+    reqs = [req(f"r{i}", 10 * i, window=[480, 720]) for i in range(6)]
+    resps = [resp("near", 0, max_tasks=1, shifts=[[480, 1000]])]
+    resps += [resp(f"far{j}", 1500 + 300 * j, max_tasks=1, shifts=[[480, 1000]])
+              for j in range(5)]
+    p = problem(reqs, resps)
+    monkeypatch.setattr(engine, "ALL_PAIRS_MAX", 0)
+    monkeypatch.setattr(nearest, "NEAREST_K", 1)
+    monkeypatch.setattr(nearest, "WIDEN_K", ())
+    assert len(solve(p, time_limit=5).assignments) == 1  # the nearest only: one served
+    monkeypatch.setattr(nearest, "WIDEN_K", (1, 4))
+    plan = solve(p, time_limit=5)
+    assert len(plan.assignments) == 6
+    assert check(p.to_dict(), plan.to_dict()) == []

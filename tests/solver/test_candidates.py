@@ -80,3 +80,25 @@ def test_untimed_task_must_fit_a_shift():
     plan = plan_of([req("r1", duration=50)],
                    [resp("near", 100, shifts=[[480, 520]]), resp("far", 2000)])
     assert who_serves(plan) == {"r1": ("far",)}
+
+
+def test_pairs_in_reach_counts_the_pairs_within_the_radii():
+    """The count that decides whether every pair is formed is the pairs within the
+    responders' radii (one radius here, every request counted; the chord's slack may take
+    in a pair at the very edge), and scales a sample up."""
+    import numpy as np
+    from conftest import problem
+
+    from solver.candidates import pairs_in_reach
+    from solver.geo import pair_distance_m
+    from solver.index import build_index
+
+    rng = np.random.default_rng(3)
+    p = problem([req(f"r{i}", float(x)) for i, x in enumerate(rng.uniform(0, 20000, 300))],
+                [resp(f"v{j}", float(x), radius_m=2500)
+                 for j, x in enumerate(rng.uniform(0, 20000, 60))])
+    ix = build_index(p)
+    pr, pj = np.meshgrid(np.arange(300), np.arange(60), indexing="ij")
+    exact = int((pair_distance_m(ix.j_trig, pj.ravel(), ix.r_trig, pr.ravel()) <= 2500).sum())
+    assert exact <= pairs_in_reach(ix) <= exact + 5
+    assert abs(pairs_in_reach(ix, sample=100) - exact) <= 0.25 * exact

@@ -9,9 +9,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Select, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.assignments.models import LIVE_STATES, Assignment
+from service.dispatch.models import ANY_COMMUNITY, WarmVersion
 from service.funds.models import CharityFund, FundEntry
 from service.places.models import Community
 from service.requests.models import ServiceRequest
@@ -409,3 +412,27 @@ def task_counts(
     for w in work(session, counts, since, until):
         counts[w.responder_id] += 1
     return counts
+
+
+def bump_versions(session: Session, community_ids: Iterable[str]) -> None:
+    """Raise the change counters of these communities (ANY_COMMUNITY for all), in this
+    transaction. Rows are taken in id order, so two bumping transactions never deadlock."""
+    ids = sorted(set(community_ids))
+    if not ids:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(WarmVersion).values([{"community_id": c, "version": 1} for c in ids])
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[WarmVersion.community_id],
+        set_={"version": WarmVersion.version + 1},
+    ))
+
+
+def versions(session: Session, community_id: str) -> tuple[int, int]:
+    """(the community's change counter, the counter of changes to any community); 0 for
+    one never raised."""
+    rows = dict(session.execute(
+        select(WarmVersion.community_id, WarmVersion.version).where(
+            WarmVersion.community_id.in_([community_id, ANY_COMMUNITY]))
+    ).all())
+    return rows.get(community_id, 0), rows.get(ANY_COMMUNITY, 0)

@@ -11,8 +11,13 @@ community, local day) and then kept in step:
   withdrawn, cancelled) gives its capacity back to the state when that transaction commits.
 - Any other change that could matter (a responder, a responder's communities, a fund, an
   assignment written by hand or by a batch run) marks the community's states stale; a stale
-  state is rebuilt on a background thread while the old one keeps answering. States also
-  expire after ``live_cache_ttl_s`` so that writes by other processes are picked up.
+  state is rebuilt on a background thread while the old one keeps answering.
+- Other processes learn of those changes, and of capacity given back, through a change
+  counter per community in the database (`WarmVersion`), raised in the same transaction.
+  Every ``live_cache_ttl_s`` a state compares the counters with those it was built at and
+  is rebuilt only if they moved; else it is rebuilt after ``MAX_AGE_TTLS`` times that, for
+  writes that bypass the session (raw SQL). At 10,000 responders a rebuild holds the GIL
+  for a fifth of a second, which a timer alone paid every minute under load.
 - Work another process gave a responder (another API worker's offer, a batch run) is counted
   in the state, responder by responder, when live matching's locked re-check finds it
   (`live._catch_up`); until the next rebuild its release elsewhere is not seen, which only
@@ -44,6 +49,7 @@ from service.assignments.models import Assignment
 from service.config import get_settings
 from service.dispatch import adapter
 from service.dispatch import repository as repo
+from service.dispatch.models import ANY_COMMUNITY
 from service.funds.models import CharityFund
 from service.places.models import Community
 from service.responders.models import Responder, ResponderCommunity
@@ -51,6 +57,7 @@ from solver.problem import Request
 
 MAX_STATES = 32
 MIN_REBUILD_GAP_S = 2.0
+MAX_AGE_TTLS = 10  # a state is rebuilt after this many TTLs even if no counter moved
 # Changes to these rows can change who may serve; they make a community's states stale.
 _STATIC_TYPES = (Responder, ResponderCommunity, CharityFund, Community)
 _ALL = "*"
@@ -76,6 +83,10 @@ class DayState:
     fund_terms: list[tuple[Any, ...]]
     fixed_requests: frozenset[str]
     built_at: float
+    # The change counters (community, any) read before the build read anything else, and
+    # when they were last found unchanged.
+    versions: tuple[int, int] = (0, 0)
+    checked_at: float = 0.0
     lock: threading.RLock = field(default_factory=threading.RLock)
     # What this process committed to the state since it was built, by (request, responder).
     members: dict[tuple[str, str], Member] = field(default_factory=dict)
@@ -151,7 +162,16 @@ def day_state(session: Session, community_id: str, origin: datetime) -> DayState
                         registry.states.popitem(last=False)
         return found
     settings = get_settings()
-    if found.stale or time.monotonic() - found.built_at > settings.live_cache_ttl_s:
+    now = time.monotonic()
+    if not found.stale and now - found.checked_at > settings.live_cache_ttl_s:
+        if (
+            now - found.built_at <= MAX_AGE_TTLS * settings.live_cache_ttl_s
+            and repo.versions(session, community_id) == found.versions
+        ):
+            found.checked_at = now  # nothing changed elsewhere: keep it
+        else:
+            found.stale = True
+    if found.stale:
         if settings.background:
             _rebuild_in_background(engine, found)  # type: ignore[arg-type]
         else:
@@ -188,6 +208,8 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _read(session: Session, community_id: str, origin: datetime) -> DayState:
+    # Read first: a change committed while the build reads is then seen at the next check.
+    versions = repo.versions(session, community_id)
     problem, ctx = adapter.build_problem(
         session,
         [community_id],
@@ -209,6 +231,8 @@ def _read(session: Session, community_id: str, origin: datetime) -> DayState:
         fund_terms=fund_terms(funds),
         fixed_requests=frozenset(f.request_id for f in problem.fixed),
         built_at=time.monotonic(),
+        versions=versions,
+        checked_at=time.monotonic(),
     )
 
 
@@ -258,7 +282,9 @@ def _rebuild(engine: Engine, day: DayState, session: Session | None = None) -> N
         day.ctx, day.state, day.signatures = fresh.ctx, fresh.state, fresh.signatures
         day.fund_terms, day.fixed_requests = fresh.fund_terms, fresh.fixed_requests
         day.members, day.stale = fresh.members, fresh.stale
-        day.built_at, day.rebuilding, day.log = time.monotonic(), False, []
+        day.versions = fresh.versions
+        day.built_at = day.checked_at = time.monotonic()
+        day.rebuilding, day.log = False, []
 
 
 def refresh_funds(session: Session, day: DayState) -> bool:
@@ -319,6 +345,19 @@ def _note_changes(session: Session, _context: Any) -> None:
                 stale.add(obj.community_id)
             elif inspect(obj).attrs.planned_start.history.has_changes():
                 stale.add(obj.community_id)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _raise_versions(session: Session) -> None:
+    """Raise the change counters of what this transaction changed, for other processes."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    stale = session.info.get("warm_stale", set())
+    released = session.info.get("warm_released", set())
+    if stale or released:
+        communities = {ANY_COMMUNITY if c == _ALL else c for c in stale}
+        communities.update(community_id for community_id, _, _ in released)
+        repo.bump_versions(session, communities)
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -363,3 +363,83 @@ def test_a_build_runs_without_the_cycle_collector_and_turns_it_back_on(client, s
         event.remove(engine, "before_cursor_execute", fail)
     assert gc.isenabled()
     session.rollback()
+
+
+def _warm_day(session, auto, created: dict) -> warm.DayState:
+    origin = adapter.planning_origin(datetime.fromisoformat(created["window_start"]))
+    return warm.day_state(session, auto.a.community_id, origin)
+
+
+def _another_process(session):
+    """A session on a second engine to the same database: its own warm registry, as another
+    API worker or a batch run's worker would have; nothing it commits reaches this
+    process's states except through the database."""
+    from sqlalchemy.orm import Session
+
+    from service.db import make_engine
+
+    engine = make_engine(session.get_bind().url.render_as_string(hide_password=False))
+    return engine, Session(engine)
+
+
+def test_a_state_is_kept_past_its_ttl_while_no_counter_moved(client, session, auto):
+    """Past the TTL, a state whose change counters are where they were at its build is kept
+    (no rebuild: the build count stays) and checked again a TTL later."""
+    volunteer(client, session, auto, auto.a)
+    day = _warm_day(session, auto, submit(client, auto.a))
+    state, builds = day.state, _builds()
+    day.checked_at -= get_settings().live_cache_ttl_s + 1
+    before = day.checked_at
+    assert warm.day_state(session, auto.a.community_id, day.origin) is day
+    assert day.state is state and _builds() == builds and day.checked_at > before
+
+
+def test_an_edit_in_another_process_rebuilds_the_state_at_the_next_check(client, session, auto):
+    """Another process takes the only volunteer's qualification away through its own
+    session: its commit raises the counter, so this process, at its next check, rebuilds
+    and answers with the true reason instead of proposing the volunteer."""
+    only, _ = volunteer(client, session, auto, auto.a, qualifications=["first_aid"])
+    first = submit(client, auto.a, required_qualifications=["first_aid"])
+    assert _offered_to(first) == only["id"]
+    day = _warm_day(session, auto, first)
+    engine, other = _another_process(session)
+    try:
+        from service.responders.models import Responder
+
+        other.get(Responder, only["id"]).qualifications = []
+        other.commit()
+    finally:
+        other.close()
+        engine.dispose()
+    assert not day.stale  # nothing reached this process directly
+    day.checked_at -= get_settings().live_cache_ttl_s + 1
+    second = submit(client, auto.a, required_qualifications=["first_aid"])
+    assert second["dispatch"]["reason"] == "no_qualified_responder"
+
+
+def test_capacity_given_back_raises_the_counter_and_offers_do_not(client, session, auto):
+    """A live offer leaves the community's counter alone (every process counts offers
+    itself); a decline, which gives a task back, raises it."""
+    near, near_key = volunteer(client, session, auto, auto.a)
+    before = repo.versions(session, auto.a.community_id)
+    first = submit(client, auto.a)
+    session.rollback()  # see what the requests committed
+    assert repo.versions(session, auto.a.community_id) == before
+    aid = first["dispatch"]["offers"][0]["assignment_id"]
+    assert move(client, near_key, aid, "decline", reason="busy").status_code == 200
+    session.rollback()
+    after = repo.versions(session, auto.a.community_id)
+    assert after[0] > before[0] and after[1] == before[1]
+
+
+def test_a_state_is_rebuilt_once_old_enough_whatever_the_counters(client, session, auto):
+    """Writes that bypass every session (raw SQL) raise no counter: a state older than
+    MAX_AGE_TTLS TTLs is rebuilt anyway."""
+    volunteer(client, session, auto, auto.a)
+    day = _warm_day(session, auto, submit(client, auto.a))
+    state = day.state
+    ttl = get_settings().live_cache_ttl_s
+    day.checked_at -= ttl + 1
+    day.built_at -= warm.MAX_AGE_TTLS * ttl + 1
+    warm.day_state(session, auto.a.community_id, day.origin)
+    assert day.state is not state and not day.stale

@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     runs_progress_event_s: float = Field(default=10.0, ge=0)
     # Finished procrastinate jobs are deleted this many hours after they ended; 0: kept.
     runs_job_retention_h: int = Field(default=168, ge=0)
-    # Live matching keeps each community's responders and their load in memory; a state older
-    # than this is rebuilt in the background (picks up writes made by other processes).
+    # Live matching keeps each community's responders and their load in memory; this often
+    # a state checks the community's change counter for writes by other processes, and is
+    # rebuilt in the background if it moved (service.dispatch.warm).
     live_cache_ttl_s: float = Field(default=60.0, gt=0)
     # A checked API key is trusted this long without reading it again; 0: every request
     # reads it. A revocation or scope change made through this process applies at once,

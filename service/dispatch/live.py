@@ -218,10 +218,10 @@ def _catch_up(session: Session, day: warm.DayState, candidate: solver.Assignment
     did not count (neither built from nor offered by this process), one share each, as if
     this process had offered them. A refusal with all work known was a race inside this
     process, which the state has already caught up with. Another process's later release
-    of such a task is not seen here: the state then counts the responder busier than it is
-    (a safe error) until its next rebuild, at most `live_cache_ttl_s` later. Catching up
-    per responder replaces a rebuild of the whole state, which at 10,000 responders took
-    most of a second worker's time."""
+    of such a task raises the community's change counter: until the next check of it (at
+    most `live_cache_ttl_s` later) the state counts the responder busier than it is (a
+    safe error). Catching up per responder replaces a rebuild of the whole state, which at
+    10,000 responders took most of a second worker's time."""
     horizon = day.origin + timedelta(days=adapter.MAX_DAYS)
     for w in repo.work(session, candidate.responder_ids, day.origin, horizon):
         key = (w.request_id, w.responder_id)

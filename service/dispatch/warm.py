@@ -20,8 +20,10 @@ community, local day) and then kept in step:
   for a fifth of a second, which a timer alone paid every minute under load.
 - Work another process gave a responder (another API worker's offer, a batch run) is counted
   in the state, responder by responder, when live matching's locked re-check finds it
-  (`live._catch_up`); until the next rebuild its release elsewhere is not seen, which only
-  makes the state think that responder busier than it is.
+  (`live._catch_up`); its release elsewhere raises the counter and is seen at the next
+  check, until which the state only thinks that responder busier than it is. (A release
+  this process makes raises the counter too, so its own states are rebuilt at their next
+  check: the counter does not say who raised it.)
 
 A state that is behind never causes a wrong offer: the database decides. Live matching locks
 the candidates and re-reads their counted work and busy time (`live.fits`), and compares each

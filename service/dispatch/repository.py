@@ -414,18 +414,20 @@ def task_counts(
     return counts
 
 
-def bump_versions(session: Session, community_ids: Iterable[str]) -> None:
+def bump_versions(session: Session, community_ids: Iterable[str]) -> dict[str, int]:
     """Raise the change counters of these communities (ANY_COMMUNITY for all), in this
-    transaction. Rows are taken in id order, so two bumping transactions never deadlock."""
+    transaction; their new values. Rows are taken in id order, so two bumping transactions
+    never deadlock."""
     ids = sorted(set(community_ids))
     if not ids:
-        return
+        return {}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(WarmVersion).values([{"community_id": c, "version": 1} for c in ids])
-    session.execute(stmt.on_conflict_do_update(
+    stmt = stmt.on_conflict_do_update(
         index_elements=[WarmVersion.community_id],
         set_={"version": WarmVersion.version + 1},
-    ))
+    ).returning(WarmVersion.community_id, WarmVersion.version)
+    return dict(session.execute(stmt).all())
 
 
 def versions(session: Session, community_id: str) -> tuple[int, int]:

@@ -21,9 +21,11 @@ community, local day) and then kept in step:
 - Work another process gave a responder (another API worker's offer, a batch run) is counted
   in the state, responder by responder, when live matching's locked re-check finds it
   (`live._catch_up`); its release elsewhere raises the counter and is seen at the next
-  check, until which the state only thinks that responder busier than it is. (A release
-  this process makes raises the counter too, so its own states are rebuilt at their next
-  check: the counter does not say who raised it.)
+  check, until which the state only thinks that responder busier than it is. A release
+  this process makes, and gives back to its own states, raises the counter too; a state
+  then takes the new value as its own when it was one behind (nobody else raised it
+  meanwhile), so declines and timeouts do not rebuild the states of the process that
+  handled them.
 
 A state that is behind never causes a wrong offer: the database decides. Live matching locks
 the candidates and re-reads their counted work and busy time (`live.fits`), and compares each
@@ -359,7 +361,11 @@ def _raise_versions(session: Session) -> None:
     if stale or released:
         communities = {ANY_COMMUNITY if c == _ALL else c for c in stale}
         communities.update(community_id for community_id, _, _ in released)
-        repo.bump_versions(session, communities)
+        raised = repo.bump_versions(session, communities)
+        # Only releases can be followed in place (see _apply_changes); stale states rebuild.
+        session.info["warm_raised"] = {
+            c: v for c, v in raised.items() if c not in stale and _ALL not in stale
+        }
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -367,6 +373,7 @@ def _apply_changes(session: Session) -> None:
     session.info.pop("warm_on_rollback", None)
     stale = session.info.pop("warm_stale", set())
     released = session.info.pop("warm_released", set())
+    raised = session.info.pop("warm_raised", {})
     session.info.pop("warm_own", None)
     if not (stale or released):
         return
@@ -383,11 +390,15 @@ def _apply_changes(session: Session) -> None:
                         day.release((request_id, responder_id))
                     elif request_id in day.fixed_requests:
                         day.stale = True
+        new = raised.get(day.community_id)
+        with day.lock:
+            if new is not None and not day.stale and day.versions[0] == new - 1:
+                day.versions = (new, day.versions[1])
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     for action in session.info.pop("warm_on_rollback", []):
         action()
-    for name in ("warm_stale", "warm_released", "warm_own"):
+    for name in ("warm_stale", "warm_released", "warm_own", "warm_raised"):
         session.info.pop(name, None)

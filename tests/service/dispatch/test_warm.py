@@ -443,3 +443,22 @@ def test_a_state_is_rebuilt_once_old_enough_whatever_the_counters(client, sessio
     day.built_at -= warm.MAX_AGE_TTLS * ttl + 1
     warm.day_state(session, auto.a.community_id, day.origin)
     assert day.state is not state and not day.stale
+
+
+def test_a_release_this_process_gave_back_does_not_rebuild_its_state(client, session, auto):
+    """A decline handled here raises the counter and gives the task back to this process's
+    state, which takes the new counter as its own: at the next check it is kept, and the
+    freed volunteer is offered the next request."""
+    near, near_key = volunteer(client, session, auto, auto.a, max_tasks_per_day=1)
+    volunteer(client, session, auto, auto.a, max_tasks_per_day=1, location=FAR)
+    first = submit(client, auto.a)
+    day = _warm_day(session, auto, first)
+    state = day.state
+    aid = first["dispatch"]["offers"][0]["assignment_id"]
+    assert move(client, near_key, aid, "decline", reason="busy").status_code == 200
+    session.rollback()
+    assert day.versions == repo.versions(session, auto.a.community_id)
+    builds = _builds()
+    day.checked_at -= get_settings().live_cache_ttl_s + 1
+    assert _offered_to(submit(client, auto.a)) == near["id"]
+    assert day.state is state and _builds() == builds

@@ -32,8 +32,8 @@ BOUND_SHARE = 0.5  # most of the nominal budget left the bound may take
 BOUND_SLACK = 1e-4  # lower tiers counted in full when they weigh at most this share
 REPAIR_SHARE = 0.2  # share of what is left that repair may take before CP-SAT
 MIN_MOVES = 2_000
-ASSEMBLY_S_PER_REQUEST = 6.0e-5  # 2.1e-5 measured at 10,000 and 2.5e-5 at 100,000 (quiet)
-COUNT_ASSEMBLY_S_PER_REQUEST = 6.0e-5  # one pair per request: 2.2 s at 100,000 (quiet)
+# the plan's assembly, reserved: 2.1e-5 measured at 10,000 and 2.5e-5 at 100,000 (quiet)
+ASSEMBLY_S_PER_REQUEST = 6.0e-5
 ALL_PAIRS_MAX = 20_000_000  # pairs in reach beyond which a request keeps only its nearest
 
 
@@ -156,8 +156,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
     fixed = sum(w for w, f in zip(ix.r_weight, ix.r_fixed, strict=True) if f)
     # leave time to explain the unassigned and assemble the plan after the models stop
     count = count_variant_likely(ix)
-    per_request = COUNT_ASSEMBLY_S_PER_REQUEST if count else ASSEMBLY_S_PER_REQUEST
-    reserve = 0.3 + per_request * len(problem.requests)
+    reserve = 0.3 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
     if count:

@@ -61,7 +61,7 @@ def _place(ix: Index, cand: Candidates, choices: dict[int, Choice], todo: np.nda
     each on its cheapest pair that still fits (repair's re-fill: nobody served moves). Only
     the plan's pairs and those of the requests to place (of the pairs `usable`, a mask, if
     given) are looked at. A pair's id is its index in `cand`."""
-    held = np.array([p for c in choices.values() for p in c.pairs], dtype=np.int64)
+    held = _held(choices)
     keep = todo[cand.p_req] if usable is None else todo[cand.p_req] & usable
     keep[held] = True
     ordered = cand.take(np.flatnonzero(keep))
@@ -81,7 +81,7 @@ def _widen(ix: Index, cand: Candidates, choices: dict[int, Choice], k: int, tier
     their room. The requests of `tier` left out that had more responders in reach get their
     k nearest among those with a task, the minutes and the load to spare (whether the visit
     fits their day is left to `_place`), and are placed on them."""
-    pairs = np.array([p for c in choices.values() for p in c.pairs], dtype=np.int64)
+    pairs = _held(choices)
     arrays = request_arrays(ix)
     nj = len(ix.j_lon)
     pj, pr = cand.p_resp[pairs], cand.p_req[pairs]
@@ -103,3 +103,8 @@ def _widen(ix: Index, cand: Candidates, choices: dict[int, Choice], k: int, tier
     fresh = np.zeros(len(joined.p_id), dtype=bool)
     fresh[len(cand.p_id):] = True
     return joined, _place(ix, joined, choices, todo, budget.deadline, usable=fresh)
+
+
+def _held(choices: dict[int, Choice]) -> np.ndarray:
+    """The ids of every pair the plan uses."""
+    return np.array([p for c in choices.values() for p in c.pairs], dtype=np.int64)

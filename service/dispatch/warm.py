@@ -354,8 +354,7 @@ def _note_changes(session: Session, _context: Any) -> None:
 @sa_event.listens_for(Session, "before_commit")
 def _raise_versions(session: Session) -> None:
     """Raise the change counters of what this transaction changed, for other processes."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    session.flush()  # what is still pending is noted now, not after the counters were raised
     stale = session.info.get("warm_stale", set())
     released = session.info.get("warm_released", set())
     if stale or released:

@@ -71,12 +71,14 @@ def pairs_in_reach(ix: Index, sample: int = 4096) -> int:
     return total * len(every) // len(reqs)
 
 
-def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _near_pairs(ix: Index, reqs: np.ndarray, among: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the
-    request's limit, by great-circle distance. Responders go in small groups of similar
-    radius; each group's KD-tree meets the requests' tree once (sparse_distance_matrix hands
-    back arrays, not Python lists), so the work follows the pairs found, not
-    requests x responders, and temporary memory stays at one group's pairs."""
+    request's limit, by great-circle distance (only the responders `among`, a mask, if
+    given). Responders go in small groups of similar radius; each group's KD-tree meets the
+    requests' tree once (sparse_distance_matrix hands back arrays, not Python lists), so the
+    work follows the pairs found, not requests x responders, and temporary memory stays at
+    one group's pairs."""
     problem = ix.problem
     nj = len(ix.j_lon)
     empty = np.zeros(0, dtype=np.int64)
@@ -87,8 +89,10 @@ def _near_pairs(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
                       for r in problem.requests], dtype=np.int64)
     points = geo.to_sphere(ix.j_lon, ix.j_lat)
     by_radius = np.argsort(ix.j_radius, kind="stable")
+    if among is not None:
+        by_radius = by_radius[among[by_radius]]
     out_r, out_j, out_m = [], [], []
-    for lo in range(0, nj, RESPONDER_GROUP):
+    for lo in range(0, len(by_radius), RESPONDER_GROUP):
         js = by_radius[lo:lo + RESPONDER_GROUP]
         hits = r_tree.sparse_distance_matrix(
             cKDTree(points[js]), geo.chord_for(int(ix.j_radius[js].max())),
@@ -267,29 +271,33 @@ def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):
     return pr[keep], pj[keep], metres[keep], unexplored
 
 
-def join_candidates(old: Candidates, new: Candidates) -> Candidates:
-    """The pairs of `old`, then those of `new` (same units), numbered afresh in that order:
-    indices and ids of the old pairs stay what they were. Each request's unexplored reach
-    is the lesser of the two."""
-    cat = {f: np.concatenate([getattr(old, f), getattr(new, f)])
+def join_candidates(old: Candidates, *more: Candidates) -> Candidates:
+    """The pairs of `old`, then those of each of `more` (same units), numbered afresh in that
+    order: indices and ids of the earlier pairs stay what they were. Each request's
+    unexplored reach is the least of them."""
+    parts = (old, *more)
+    cat = {f: np.concatenate([getattr(c, f) for c in parts])
            for f in ("p_unit", "p_req", "p_resp", "p_metres", "p_minutes", "p_sec")}
     unexplored = old.r_unexplored
-    if unexplored is not None and new.r_unexplored is not None:
-        unexplored = np.minimum(unexplored, new.r_unexplored)
+    for c in more:
+        if unexplored is not None and c.r_unexplored is not None:
+            unexplored = np.minimum(unexplored, c.r_unexplored)
     return replace(old, **cat, p_id=np.arange(len(cat["p_unit"]), dtype=np.int64),
                    r_unexplored=unexplored)
 
 
 def build_candidates(ix: Index, knn: int | None = None,
-                     only: np.ndarray | None = None, per_task: float = 0.0) -> Candidates:
+                     only: np.ndarray | None = None, per_task: float = 0.0,
+                     among: np.ndarray | None = None) -> Candidates:
     """All feasible pairs; with `knn`, only those among each request's knn nearest
     responders of its class and (with `per_task`) each responder's nearest requests
     (Candidates.r_unexplored then bounds what was not looked at). `only` limits the pairs
-    to some requests (units are always built for every open request)."""
+    to some requests (units are always built for every open request); without `knn`,
+    `among` (a mask) limits them to some responders."""
     nr = len(ix.problem.requests)
     open_reqs = np.flatnonzero(~ix.r_fixed) if only is None else only
     if knn is None:
-        pr, pj, metres = _near_pairs(ix, open_reqs)
+        pr, pj, metres = _near_pairs(ix, open_reqs, among)
         unexplored = np.full(nr, geo.BIG_M, dtype=np.int64)
     else:
         pr, pj, metres, unexplored = _knn_pairs(ix, open_reqs, knn, per_task)

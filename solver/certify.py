@@ -38,7 +38,7 @@ from solver.candidates import (
     static_ok,
 )
 from solver.flow import VOLUNTEER, FlowResult, potentials, reoptimise, solve_flow
-from solver.greedy import sec_order, solve_greedy
+from solver.greedy import pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import BIG, Index, distinct
 
 FIRST_K = 16         # nearest responders of its class per request in the first round
@@ -483,17 +483,8 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
         return len(found)
 
     # chunks of the heaviest first, never across an urgency tier
-    by_weight = np.array(sorted(np.flatnonzero(~ix.r_fixed).tolist(),
-                               key=lambda r: -ix.r_weight[r]), dtype=np.int64)
-    tier = ix.r_tier[by_weight]
-    first_of_tier = np.searchsorted(-tier, -tier, side="left")
-    within = np.arange(len(by_weight)) - first_of_tier
-    new_chunk = (within % GREEDY_CHUNK == 0).astype(np.int64)
-    chunk_of = np.zeros(n_req, dtype=np.int64)
-    chunk_of[by_weight] = np.cumsum(new_chunk) - 1
-    by_chunk = np.argsort(chunk_of[cand.p_req], kind="stable")
-    bounds = np.searchsorted(chunk_of[cand.p_req][by_chunk],
-                             np.arange(chunk_of.max(initial=0) + 2))
+    chunk_of = weight_chunks(ix, GREEDY_CHUNK)
+    by_chunk, bounds = pairs_by_chunk(cand, chunk_of)
 
     def refill(todo: np.ndarray, k: int) -> int:
         """The `todo` requests' k nearest responders with room, and a greedy pass on them;

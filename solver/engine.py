@@ -168,12 +168,14 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
                                       status="feasible", method=res.method, started=started,
                                       served_bound=fixed + res.served_bound,
                                       optimal=res.optimal), 1)
-    if pairs_in_reach(ix) > ALL_PAIRS_MAX:  # 100,000 x 20,000: 1.4e8 pairs would not fit
+    in_reach = pairs_in_reach(ix)
+    if in_reach > ALL_PAIRS_MAX:  # 100,000 x 20,000: 1.4e8 pairs would not fit
         report.parts(1, fixed)
         steps = Budget(budget, LOAD_ALLOWANCE, deadline, stop)
         steps.charge(nearest.first_pairs_s(ix))
         cand, choices = nearest.solve_by_tier(
-            ix, build_candidates(ix, knn=nearest.NEAREST_K), steps)
+            ix, build_candidates(ix, knn=nearest.NEAREST_K), steps,
+            in_reach / max(int((~ix.r_fixed).sum()), 1))
         return report.done(build_plan(ix, cand, choices, status="feasible", method="greedy",
                                       started=started,
                                       served_bound=fixed + served_ceiling(ix, cand),

@@ -31,6 +31,28 @@ def unit_pairs(cand: Candidates) -> np.ndarray:
     return np.searchsorted(cand.p_unit, np.arange(len(cand.u_req) + 1))
 
 
+def weight_chunks(ix: Index, size: int) -> np.ndarray:
+    """Per request, its chunk (-1 for fixed ones): the open requests heaviest first (by
+    index on ties), `size` at a time, a new chunk at each urgency tier."""
+    chunk_of = np.full(len(ix.problem.requests), -1, dtype=np.int64)
+    by_weight = np.array(sorted(np.flatnonzero(~ix.r_fixed).tolist(),
+                                key=lambda r: -ix.r_weight[r]), dtype=np.int64)
+    if len(by_weight) == 0:
+        return chunk_of
+    tier = ix.r_tier[by_weight]
+    first_of_tier = np.searchsorted(-tier, -tier, side="left")
+    within = np.arange(len(by_weight)) - first_of_tier
+    chunk_of[by_weight] = np.cumsum(within % size == 0) - 1
+    return chunk_of
+
+
+def pairs_by_chunk(cand: Candidates, chunk_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pair indices grouped by their request's chunk, offsets of each chunk's group)."""
+    keys = chunk_of[cand.p_req]
+    by_chunk = np.argsort(keys, kind="stable")
+    return by_chunk, np.searchsorted(keys[by_chunk], np.arange(chunk_of.max(initial=-1) + 2))
+
+
 def request_order(ix: Index, cand: Candidates, ptr: np.ndarray) -> list[int]:
     """Open requests with candidates, heaviest first, the most constrained first on ties."""
     nr = len(ix.problem.requests)
@@ -133,13 +155,15 @@ def sec_order(cand: Candidates) -> np.ndarray:
 
 
 def solve_greedy(ix: Index, cand: Candidates, *, presorted: bool = False,
-                 deadline: float | None = None) -> dict[int, Choice]:
+                 deadline: float | None = None, loads: Loads | None = None
+                 ) -> dict[int, Choice]:
     """Heaviest first, each request to its cheapest candidate that still fits.
     `presorted`: the pairs are already in sec_order. `deadline` (a time.perf_counter()
-    instant) is a safety net only: past it the remaining requests are left out."""
+    instant) is a safety net only: past it the remaining requests are left out. `loads`,
+    if given, is what was taken before; the requests placed are committed to it."""
     ptr = unit_pairs(cand)
     order = np.arange(len(cand.p_unit)) if presorted else sec_order(cand)
-    loads = Loads(ix)
+    loads = Loads(ix) if loads is None else loads
     out: dict[int, Choice] = {}
     scan = int(np.max(ptr[1:] - ptr[:-1], initial=0))
     for k, ri in enumerate(request_order(ix, cand, ptr)):

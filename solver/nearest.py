@@ -1,14 +1,21 @@
-"""Problems with more pairs in reach than memory holds: each request's nearest, tier by tier.
+"""Problems with more pairs in reach than memory holds: each request's nearest, then wider.
 
 At 100,000 requests x 20,000 responders some 1.4e8 pairs lie within the responders' radii.
 Each request then keeps only its NEAREST_K nearest responders of its class, and the plan is
-built like the reference greedy, most urgent tier first: the tier's requests are placed on
-their pairs (heaviest first, each on its cheapest pair that still fits, repair's re-fill),
-then those left out get their nearest responders that still have room, twice, wider the
-second time, as far as the budget allows (each round's quiet-machine estimate is charged
-like every other step, so the same input gives the same plan on a slower machine). A tier
-is done before the next starts, so a normal request never takes the place an urgent one's
-widening would have found.
+built like the reference greedy, heaviest first, in chunks of CHUNK requests (never across
+an urgency tier):
+
+1. the chunk's requests are placed on their pairs, each on its cheapest pair that still
+   fits (the greedy pass, on loads kept from chunk to chunk);
+2. those left out that had responders beyond their nearest get every responder in their
+   reach that still has a task, minutes and load to spare (the reference greedy's last
+   resort), and are placed on them.
+
+A chunk is done before the next starts, so a lighter request never takes the responder a
+heavier one's widening would have found. The widening is started only if its quiet-machine
+estimate fits the budget (charged like every other step, so the same input gives the same
+plan on a slower machine); the deadline and stop are safety nets: a request not reached by
+then is left out, and the plan stays valid.
 """
 
 from __future__ import annotations
@@ -18,93 +25,79 @@ from dataclasses import replace
 import numpy as np
 
 from solver import geo
-from solver.candidates import Candidates, build_candidates, join_candidates, request_arrays
+from solver.candidates import Candidates, build_candidates, join_candidates
 from solver.certify import Budget
-from solver.greedy import Choice, sec_order
+from solver.greedy import Choice, pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import Index
-from solver.repair import repair
+from solver.loads import Loads
 
-NEAREST_K = 64  # responders of its class a request keeps at first
-WIDEN_K = (64, 512)  # per round, the nearest responders with room a request left out gets
-# quiet-machine costs (bench cities, 100,000 x 20,000), to size the rounds from a budget
-FIRST_S = 1.2e-6  # the first pairs and every request placed on them, per neighbour
-KNN_S = 5.0e-7  # a widening round: per request and neighbour asked for
-HELD_S = 2.0e-5  # a widening round: per pair the plan holds (placing re-commits the plan)
+NEAREST_K = 32  # responders of its class a request keeps at first
+CHUNK = 2500  # requests placed before the next, heaviest first
+# quiet-machine costs (bench cities, 100,000 x 20,000), to size the steps from a budget
+FIRST_S = 8.5e-7  # the first pairs, per request and neighbour
+PLACE_S = 6.0e-7  # placing every request on them, per request and neighbour
+REACH_S = 2.0e-7  # a widening, per pair in reach of a responder with room, placing included
+TREES_S = 2.5e-6  # a widening, per responder with room (their KD-trees)
 
 
 def first_pairs_s(ix: Index) -> float:
     """The quiet-machine cost of the first pairs and of placing every request on them."""
-    return FIRST_S * NEAREST_K * int((~ix.r_fixed).sum())
+    return (FIRST_S + PLACE_S) * NEAREST_K * int((~ix.r_fixed).sum())
 
 
-def solve_by_tier(ix: Index, cand: Candidates, budget: Budget
+def solve_by_tier(ix: Index, cand: Candidates, budget: Budget, in_reach: float
                   ) -> tuple[Candidates, dict[int, Choice]]:
     """(the pairs, with those the widening added; the plan, as choices of their ids), from
-    `cand` built with knn=NEAREST_K (whose cost, first_pairs_s, the caller has charged). A
-    widening round is started only if its estimate fits the `budget`; its deadline and
-    stop are safety nets: a request not reached by then is left out, the plan stays
-    valid."""
+    `cand` built with knn=NEAREST_K (whose cost, first_pairs_s, the caller has charged).
+    `in_reach` is the pairs in reach per open request (candidates.pairs_in_reach), from
+    which the last step's pairs are estimated."""
+    loads = Loads(ix)
     choices: dict[int, Choice] = {}
-    deadline = budget.deadline
-    for tier in sorted(set(ix.r_tier[~ix.r_fixed].tolist()), reverse=True):
+    chunk_of = weight_chunks(ix, CHUNK)
+    by_chunk, bounds = pairs_by_chunk(cand, chunk_of)
+    nj = len(ix.j_lon)
+
+    def place(pairs: Candidates) -> None:
+        ordered = pairs.take(sec_order(pairs))
+        found = solve_greedy(ix, ordered, presorted=True, deadline=budget.deadline,
+                             loads=loads)
+        choices.update((ri, Choice(tuple(int(ordered.p_id[p]) for p in c.pairs), c.start,
+                                   c.fund)) for ri, c in found.items())
+
+    extra: list[Candidates] = []  # the widenings' pairs, joined to `cand` at the end
+    total = len(cand.p_id)
+
+    def widen(more: Candidates) -> None:
+        nonlocal total
+        more = replace(more, p_id=np.arange(total, total + len(more.p_id), dtype=np.int64))
+        total += len(more.p_id)
+        extra.append(more)
+        place(more)
+
+    for c in range(len(bounds) - 1):
         if budget.halted():
             break
-        choices = _place(ix, cand, choices, (ix.r_tier == tier) & ~ix.r_fixed, deadline)
-        for k in WIDEN_K:
-            cand, choices = _widen(ix, cand, choices, k, ix.r_tier == tier, budget)
-    return cand, choices
+        place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]))
+        todo = _left_out(ix, cand, choices, chunk_of == c)
+        if len(todo) == 0:
+            continue
+        roomy = (loads.tasks >= 1) & (loads.minutes > 0) & (loads.load >= 0)
+        n_roomy = int(roomy.sum())
+        expected = in_reach * len(todo) * n_roomy / max(nj, 1)
+        if budget.spend(REACH_S * expected + TREES_S * n_roomy):
+            widen(build_candidates(_room(ix, loads), only=todo, among=roomy))
+    return join_candidates(cand, *extra), choices
 
 
-def _place(ix: Index, cand: Candidates, choices: dict[int, Choice], todo: np.ndarray,
-           deadline: float, usable: np.ndarray | None = None) -> dict[int, Choice]:
-    """The plan with the requests `todo` (a mask) that it leaves out placed, heaviest first,
-    each on its cheapest pair that still fits (repair's re-fill: nobody served moves). Only
-    the plan's pairs and those of the requests to place (of the pairs `usable`, a mask, if
-    given) are looked at. A pair's id is its index in `cand`."""
-    held = _held(choices)
-    keep = todo[cand.p_req] if usable is None else todo[cand.p_req] & usable
-    keep[held] = True
-    ordered = cand.take(np.flatnonzero(keep))
-    ordered = ordered.take(sec_order(ordered))
-    position = np.full(len(cand.p_id), -1, dtype=np.int64)
-    position[ordered.p_id] = np.arange(len(ordered.p_id))
-    local = {ri: Choice(tuple(int(position[p]) for p in c.pairs), c.start, c.fund)
-             for ri, c in choices.items()}
-    placed = repair(ix, ordered, local, effort=0, deadline=deadline)
-    return {ri: Choice(tuple(int(ordered.p_id[p]) for p in c.pairs), c.start, c.fund)
-            for ri, c in placed.items()}
-
-
-def _widen(ix: Index, cand: Candidates, choices: dict[int, Choice], k: int, tier: np.ndarray,
-           budget: Budget) -> tuple[Candidates, dict[int, Choice]]:
-    """The nearest of a crowded neighbourhood fill up while responders farther out keep
-    their room. The requests of `tier` left out that had more responders in reach get their
-    k nearest among those with a task, the minutes and the load to spare (whether the visit
-    fits their day is left to `_place`), and are placed on them."""
-    pairs = _held(choices)
-    arrays = request_arrays(ix)
-    nj = len(ix.j_lon)
-    pj, pr = cand.p_resp[pairs], cand.p_req[pairs]
-    used = np.bincount(pj, minlength=nj)
-    minutes = np.bincount(pj, arrays["dur"][pr] + 2 * cand.p_minutes[pairs], minlength=nj)
-    load = np.bincount(pj, arrays["qty"][pr], minlength=nj)
-    out = np.ones(len(ix.problem.requests), dtype=bool)
+def _left_out(ix: Index, cand: Candidates, choices: dict[int, Choice],
+              mask: np.ndarray) -> np.ndarray:
+    """The requests of `mask` the plan leaves out that had responders beyond their pairs."""
+    out = mask & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M)
     out[list(choices)] = False
-    todo = out & tier & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M)
-    n_todo = int(todo.sum())
-    if n_todo == 0 or not budget.spend(KNN_S * k * n_todo + HELD_S * len(pairs)):
-        return cand, choices
-    room = replace(ix, j_tasks_left=ix.j_tasks_left - used,
-                   j_minutes_left=ix.j_minutes_left - minutes.astype(np.int64),
-                   j_load_left=ix.j_load_left - load.astype(np.int64))
-    more = build_candidates(room, knn=k, only=np.flatnonzero(todo))
-    joined = join_candidates(cand, more)
-    # only the new pairs of the requests to place: their old ones were tried already
-    fresh = np.zeros(len(joined.p_id), dtype=bool)
-    fresh[len(cand.p_id):] = True
-    return joined, _place(ix, joined, choices, todo, budget.deadline, usable=fresh)
+    return np.flatnonzero(out)
 
 
-def _held(choices: dict[int, Choice]) -> np.ndarray:
-    """The ids of every pair the plan uses."""
-    return np.array([p for c in choices.values() for p in c.pairs], dtype=np.int64)
+def _room(ix: Index, loads: Loads) -> Index:
+    """The index with what the responders have left once the plan's work is taken."""
+    return replace(ix, j_tasks_left=loads.tasks.copy(), j_minutes_left=loads.minutes.copy(),
+                   j_load_left=loads.load.copy())

@@ -102,3 +102,29 @@ def test_pairs_in_reach_counts_the_pairs_within_the_radii():
     exact = int((pair_distance_m(ix.j_trig, pj.ravel(), ix.r_trig, pr.ravel()) <= 2500).sum())
     assert exact <= pairs_in_reach(ix) <= exact + 5
     assert abs(pairs_in_reach(ix, sample=100) - exact) <= 0.25 * exact
+
+
+def test_pairs_among_some_responders_are_all_pairs_of_those():
+    """Pairs built among some responders (a widening's responders with room) are exactly
+    the feasible pairs of those responders, for the requests asked about."""
+    import numpy as np
+    from conftest import problem
+
+    from solver.candidates import build_candidates
+    from solver.index import build_index
+
+    rng = np.random.default_rng(5)
+    p = problem([req(f"r{i}", float(x)) for i, x in enumerate(rng.uniform(0, 8000, 120))],
+                [resp(f"v{j}", float(x), radius_m=int(rng.integers(800, 3000)))
+                 for j, x in enumerate(rng.uniform(0, 8000, 400))])
+    ix = build_index(p)
+    among = rng.random(400) < 0.3
+    only = np.arange(0, 120, 3)
+    everything = build_candidates(ix)
+    keep = among[everything.p_resp] & np.isin(everything.p_req, only)
+    want = set(zip(everything.p_req[keep].tolist(), everything.p_resp[keep].tolist(),
+                   strict=True))
+    got = build_candidates(ix, only=only, among=among)
+    assert len(want) > 100
+    assert set(zip(got.p_req.tolist(), got.p_resp.tolist(), strict=True)) == want
+    assert len(got.p_req) == len(want)

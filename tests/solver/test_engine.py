@@ -86,8 +86,9 @@ def test_team_with_an_unfillable_slot_stays_whole_across_parts():
 
 def test_pairs_beyond_memory_keep_each_request_s_nearest_and_widen(monkeypatch):
     """When the pairs in reach are too many to hold, each request keeps its nearest
-    responders; those left out because the nearest filled up then get the nearest with
-    room, so a crowd by one responder is still served by the others."""
+    responders; those left out because the nearest filled up then get every responder with
+    room in their reach, so a crowd by one responder is still served by the others. The
+    widening is skipped when its estimate does not fit the budget."""
     import solver.engine as engine
     import solver.nearest as nearest
     from solver.check import check
@@ -99,9 +100,9 @@ def test_pairs_beyond_memory_keep_each_request_s_nearest_and_widen(monkeypatch):
     p = problem(reqs, resps)
     monkeypatch.setattr(engine, "ALL_PAIRS_MAX", 0)
     monkeypatch.setattr(nearest, "NEAREST_K", 1)
-    monkeypatch.setattr(nearest, "WIDEN_K", ())
+    monkeypatch.setattr(nearest, "TREES_S", 1e3)  # no widening fits a 5 s budget
     assert len(solve(p, time_limit=5).assignments) == 1  # the nearest only: one served
-    monkeypatch.setattr(nearest, "WIDEN_K", (1, 4))
+    monkeypatch.setattr(nearest, "TREES_S", 0.0)
     plan = solve(p, time_limit=5)
     assert len(plan.assignments) == 6
     assert check(p.to_dict(), plan.to_dict()) == []

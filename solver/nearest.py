@@ -45,8 +45,8 @@ def first_pairs_s(ix: Index) -> float:
     return (FIRST_S + PLACE_S) * NEAREST_K * int((~ix.r_fixed).sum())
 
 
-def solve_by_tier(ix: Index, cand: Candidates, budget: Budget, in_reach: float
-                  ) -> tuple[Candidates, dict[int, Choice]]:
+def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float
+                    ) -> tuple[Candidates, dict[int, Choice]]:
     """(the pairs, with those the widening added; the plan, as choices of their ids), from
     `cand` built with knn=NEAREST_K (whose cost, first_pairs_s, the caller has charged).
     `in_reach` is the pairs in reach per open request (candidates.pairs_in_reach), from

@@ -110,3 +110,22 @@ def test_greedy_plans_grow_and_stay_valid():
         assert check(d, plan.to_dict()) == []
         grew += added > 0
     assert grew
+
+
+def test_one_phase_serves_disjoint_paths_of_different_lengths():
+    """Far apart, y1 needs one move (x1 from a to b) and y2 two (x2 from c to d, x3 from d
+    to e). One phase serves both: paths are followed down the layers from every request
+    left out, not only the shortest ones of a single search tree."""
+    far = 50_000
+    reqs = [req("y1", far - 1500), req("x1", far + 1500),
+            req("y2", -1500), req("x2", 1500), req("x3", 4500)]
+    resps = [resp(j, at, max_tasks=1, radius_m=2000)
+             for j, at in (("a", far), ("b", far + 3000), ("c", 0), ("d", 3000), ("e", 6000))]
+    p = problem(reqs, resps)
+    ix, cand, chosen, used = _state(p, {"x1": "a", "x2": "c", "x3": "d"})
+    asked = []
+    assert augment(ix, cand, chosen, used, lambda s: asked.append(s) or True) == 2
+    assert len(asked) == 1
+    assert _served(p, ix, cand, chosen) == {"y1": "a", "x1": "b", "y2": "c", "x2": "d",
+                                            "x3": "e"}
+    assert used.tolist() == [1, 1, 1, 1, 1]

@@ -35,6 +35,7 @@ from solver.candidates import (
     feasible_pairs,
     join_candidates,
     pair_secondary,
+    pairs_in_reach,
     static_ok,
 )
 from solver.flow import VOLUNTEER, FlowResult, potentials, reoptimise, solve_flow
@@ -54,13 +55,11 @@ KNN_S_PER_UNIT = 2.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
 PRICE_S = 3.0e-7  # a pricing pass, per units ** 1.5: price groups multiply with the city
 GREEDY_S_PER_PAIR = 7.0e-7  # sorting pairs and the greedy pass over them
-REFILL_TREES_S = 1.2e-6  # a refill round's class masks and KD-trees, per responder
-REFILL_S_PER_REQUEST = 8.0e-6  # a refill round's nearest-with-room query, per request
 GREEDY_CHUNK = 2500  # greedy fallback: requests per chunk, heaviest first
-REFILL_ROUNDS = 2  # rounds giving a chunk's left-out requests responders with room
-REFILL_K = 64  # nearest responders with room per left-out request and refill round
-WIDE_K = 2048  # the fallback's last sweep: about every responder with room in reach
-WIDE_S_PER_NEIGHBOUR = 4.0e-8  # that sweep's query, per request and neighbour asked for
+# a refill (a chunk's left-out requests get every responder with room in reach), quiet machine:
+REFILL_S_PER_PAIR = 1.6e-7  # per pair expected in reach of a responder with room, placed too
+REFILL_TREES_S = 2.0e-6  # per responder with room (their KD-trees)
+REACH_COUNT_S = 6.0e-6  # counting the pairs in reach (candidates.pairs_in_reach), per responder
 _COST_LIMIT = 2**62
 
 
@@ -426,13 +425,6 @@ def first_pairs_s(n_units: int) -> float:
     return KNN_S_PER_UNIT * n_units
 
 
-def refill_s(n_todo: int, n_responders: int) -> float:
-    """The pairs of a refill round of the greedy fallback: `n_todo` requests' nearest with
-    room (KD-trees of the responders with room, one per class). Its greedy pass is charged
-    once the pairs are known."""
-    return REFILL_S_PER_REQUEST * n_todo + REFILL_TREES_S * n_responders
-
-
 def round_s(n_pairs: int, n_units: int) -> float:
     """One cold flow on `n_pairs` and the pricing pass after it, on a quiet machine."""
     return FLOW_S * n_pairs * np.sqrt(max(n_units, 1)) + PRICE_S * max(n_units, 1) ** 1.5
@@ -453,18 +445,18 @@ def served_ceiling(ix: Index, cand: Candidates) -> int:
 
 def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, FlowResult]:
     """The greedy plan on the pairs `cand`, in chunks of `GREEDY_CHUNK` requests of one
-    urgency tier, heaviest first: a greedy pass on the chunk's pairs, then, while the
-    budget allows, refill rounds: the chunk's requests still out that had responders
-    beyond their nearest get their nearest among those with room, and a greedy pass on
-    those. A chunk is done before the next starts, so a lighter request never takes the
-    responder a heavier one's refill would have found (the all-pairs greedy's order,
-    widening only where the nearest are full). A last sweep offers every request still out
-    about every responder with room in its reach. Returned as (the pairs used, a not
-    optimal flow result on them)."""
+    urgency tier, heaviest first: a greedy pass on the chunk's pairs, then, if the budget
+    allows, a refill: the chunk's requests still out that had responders beyond their
+    nearest get every responder with room in their reach, and a greedy pass on those. A
+    chunk is done before the next starts, so a lighter request never takes the responder a
+    heavier one's refill would have found (the all-pairs greedy's order, widening only
+    where the nearest are full). A last sweep refills every request still out (those whose
+    chunk's refill the budget refused), and augmenting paths on all these pairs serve more.
+    Returned as (the pairs used, a not optimal flow result on them)."""
     budget.charge(GREEDY_S_PER_PAIR * len(cand.p_unit))
-    n_req = len(ix.problem.requests)
+    n_req, nj = len(ix.problem.requests), len(ix.j_lon)
     chosen = np.full(len(cand.u_req), -1, dtype=np.int64)
-    used = np.zeros(len(ix.j_lon), dtype=np.int64)
+    used = np.zeros(nj, dtype=np.int64)
     served = np.zeros(n_req, dtype=bool)
 
     def room() -> Index:
@@ -485,39 +477,41 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
     # chunks of the heaviest first, never across an urgency tier
     chunk_of = weight_chunks(ix, GREEDY_CHUNK)
     by_chunk, bounds = pairs_by_chunk(cand, chunk_of)
-
+    budget.charge(REACH_COUNT_S * nj)
+    in_reach = pairs_in_reach(ix) / max(int((~ix.r_fixed).sum()), 1)
     extra: list[Candidates] = []  # the refills' pairs, joined to `cand` once, at the end
     total = len(cand.p_unit)
 
-    def refill(todo: np.ndarray, k: int) -> int:
-        """The `todo` requests' k nearest responders with room, and a greedy pass on them;
-        how many it placed (0 when the pass does not fit the budget)."""
+    def refill(todo: np.ndarray) -> bool:
+        """The `todo` requests get every responder with room in their reach, and a greedy
+        pass on them, if the estimate fits the budget (whether it did)."""
         nonlocal total
-        more = build_candidates(room(), knn=k, only=todo)
-        if not budget.spend(GREEDY_S_PER_PAIR * len(more.p_unit)):
-            return 0
+        after = room()
+        roomy = after.j_tasks_left >= 1
+        n_roomy = int(roomy.sum())
+        expected = in_reach * len(todo) * n_roomy / max(nj, 1)
+        if not budget.spend(REFILL_S_PER_PAIR * expected + REFILL_TREES_S * n_roomy):
+            return False
+        more = build_candidates(after, only=todo, among=roomy)
         offset = total  # the new pairs go after the old: indices stay valid
         total += len(more.p_unit)
         extra.append(more)
-        return place(more, offset)
+        place(more, offset)
+        return True
 
     def left_out(mask: np.ndarray) -> np.ndarray:
         return np.flatnonzero(mask & ~served & ~ix.r_fixed & (cand.r_unexplored < geo.BIG_M))
 
-    nj = len(ix.j_lon)
+    refilled = np.zeros(n_req, dtype=bool)
     for c in range(len(bounds) - 1):
         place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]), 0)
-        for _ in range(REFILL_ROUNDS):
-            todo = left_out(chunk_of == c)
-            if len(todo) == 0 or not budget.spend(refill_s(len(todo), nj)):
-                break
-            if refill(todo, REFILL_K) == 0:
-                break
-    # a last, wide sweep: every request still out gets about every responder with room
-    todo = left_out(np.ones(n_req, dtype=bool))
-    if len(todo) and budget.spend(WIDE_S_PER_NEIGHBOUR * WIDE_K * len(todo)
-                                  + REFILL_TREES_S * nj):
-        refill(todo, WIDE_K)
+        todo = left_out(chunk_of == c)
+        if len(todo) and refill(todo):
+            refilled[todo] = True
+    # a last sweep for the requests whose chunk's refill did not fit the budget
+    todo = left_out(~refilled)
+    if len(todo):
+        refill(todo)
     # joined round by round, the 3 M first pairs were copied some 80 times (3 s at 100k)
     cand = join_candidates(cand, *extra)
     # then, on the pairs found, paths that serve more without leaving anyone out

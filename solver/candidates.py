@@ -71,6 +71,13 @@ def pairs_in_reach(ix: Index, sample: int = 4096) -> int:
     return total * len(every) // len(reqs)
 
 
+def expected_pairs(per_request: float, n_requests: int, among: np.ndarray) -> float:
+    """About how many pairs in reach `n_requests` open requests have with the responders
+    `among` (a mask), from the pairs in reach per open request (pairs_in_reach), taking
+    those responders to be spread like all of them."""
+    return per_request * n_requests * int(among.sum()) / max(len(among), 1)
+
+
 def _near_pairs(ix: Index, reqs: np.ndarray, among: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(request, responder, metres) for every pair within the responder's radius and the

@@ -32,6 +32,7 @@ from solver.candidates import (
     Candidates,
     _classes,
     build_candidates,
+    expected_pairs,
     feasible_pairs,
     join_candidates,
     pair_secondary,
@@ -488,9 +489,8 @@ def _greedy(ix: Index, cand: Candidates, budget: Budget) -> tuple[Candidates, Fl
         nonlocal total
         after = room()
         roomy = after.j_tasks_left >= 1
-        n_roomy = int(roomy.sum())
-        expected = in_reach * len(todo) * n_roomy / max(nj, 1)
-        if not budget.spend(REFILL_S_PER_PAIR * expected + REFILL_TREES_S * n_roomy):
+        expected = expected_pairs(in_reach, len(todo), roomy)
+        if not budget.spend(REFILL_S_PER_PAIR * expected + REFILL_TREES_S * int(roomy.sum())):
             return False
         more = build_candidates(after, only=todo, among=roomy)
         offset = total  # the new pairs go after the old: indices stay valid

@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from solver import geo
-from solver.candidates import Candidates, build_candidates, join_candidates
+from solver.candidates import Candidates, build_candidates, expected_pairs, join_candidates
 from solver.certify import Budget
 from solver.greedy import Choice, pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import Index
@@ -55,7 +55,6 @@ def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float
     choices: dict[int, Choice] = {}
     chunk_of = weight_chunks(ix, CHUNK)
     by_chunk, bounds = pairs_by_chunk(cand, chunk_of)
-    nj = len(ix.j_lon)
 
     def place(pairs: Candidates) -> None:
         ordered = pairs.take(sec_order(pairs))
@@ -82,9 +81,8 @@ def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float
         if len(todo) == 0:
             continue
         roomy = (loads.tasks >= 1) & (loads.minutes > 0) & (loads.load >= 0)
-        n_roomy = int(roomy.sum())
-        expected = in_reach * len(todo) * n_roomy / max(nj, 1)
-        if budget.spend(REACH_S * expected + TREES_S * n_roomy):
+        expected = expected_pairs(in_reach, len(todo), roomy)
+        if budget.spend(REACH_S * expected + TREES_S * int(roomy.sum())):
             widen(build_candidates(_room(ix, loads), only=todo, among=roomy))
     return join_candidates(cand, *extra), choices
 

@@ -20,14 +20,15 @@ fallback when there is no time for a flow.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from solver.candidates import Candidates
-from solver.index import Index, distinct
+from solver.index import Index
 
-S_PER_PAIR = 1.2e-7  # a phase, per pair its layering looks at, its paths included (quiet)
+S_PER_PAIR = 6e-8  # a phase, per pair its layering looks at, its paths included (quiet)
 MAX_LAYERS = 500  # paths of more moves are not looked for (and recursion stays shallow)
 
 
@@ -41,100 +42,124 @@ def augment(ix: Index, cand: Candidates, chosen: np.ndarray, used: np.ndarray,
     n_units = len(cand.u_req)
     if n_units == 0 or len(cand.p_unit) == 0:
         return 0
-    by_resp = np.argsort(cand.p_resp, kind="stable")
-    first = np.searchsorted(cand.p_resp[by_resp], np.arange(len(ix.j_lon) + 1))
+    pairs = _Pairs.of(ix, cand)
     tier = ix.r_tier[cand.u_req]
     # within a tier, the heavier of two paths' requests goes first
     rank = np.empty(n_units, dtype=np.int64)
     rank[sorted(range(n_units), key=lambda u: -ix.r_weight[int(cand.u_req[u])])] = np.arange(
         n_units)
-    by_unit = np.argsort(cand.p_unit, kind="stable")
-    start = np.searchsorted(cand.p_unit[by_unit], np.arange(n_units + 1))
-    unit_resp = cand.p_resp[by_unit]  # each unit's responders, unit by unit
-    has_pairs = start[1:] > start[:-1]
+    has_pairs = pairs.start[1:] > pairs.start[:-1]
     added = 0
     touched = len(cand.p_unit)  # a phase's cost is foreseen from the last one's
     for t in np.unique(tier)[::-1]:
         wanted = (tier == t) & has_pairs
         while (wanted & (chosen < 0)).any() and spend(S_PER_PAIR * touched):
-            found, touched = _phase(ix, cand, chosen, used, wanted, rank, by_resp, first,
-                                    by_unit, start, unit_resp)
+            found, touched = _phase(ix, cand, chosen, used, wanted, rank, pairs)
             added += found
             if found == 0:
                 break
     return added
 
 
+@dataclass(frozen=True)
+class _Pairs:
+    """The pairs' units listed responder by responder (`resp_unit[first[j]:first[j + 1]]`),
+    and the pairs unit by unit (`by_unit[start[u]:start[u + 1]]`, with their responders
+    `unit_resp` and units `unit_of` in that order)."""
+
+    resp_unit: np.ndarray
+    first: np.ndarray
+    by_unit: np.ndarray
+    start: np.ndarray
+    unit_resp: np.ndarray
+    unit_of: np.ndarray
+
+    @classmethod
+    def of(cls, ix: Index, cand: Candidates) -> _Pairs:
+        # 32 bits: each phase reads these whole, and half the bytes read faster (and keep
+        # the peak of a 100,000-request solve down)
+        p_unit, p_resp = cand.p_unit.astype(np.int32), cand.p_resp.astype(np.int32)
+        # a 16-bit key sorts by radix, several times faster than a wider one
+        key = p_resp.astype(np.uint16) if len(ix.j_lon) <= 2**16 else p_resp
+        resp_unit = p_unit[np.argsort(key, kind="stable")]
+        by_unit = np.argsort(p_unit, kind="stable").astype(np.int32)
+        return cls(resp_unit=resp_unit, first=_offsets(p_resp, len(ix.j_lon)),
+                   by_unit=by_unit, start=_offsets(p_unit, len(cand.u_req)),
+                   unit_resp=p_resp[by_unit], unit_of=p_unit[by_unit])
+
+
+def _offsets(keys: np.ndarray, n: int) -> np.ndarray:
+    """Where each of the keys 0..n-1 starts once `keys` are sorted (n + 1 offsets)."""
+    return np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))])
+
+
 def _phase(ix: Index, cand: Candidates, chosen: np.ndarray, used: np.ndarray,
-           wanted: np.ndarray, rank: np.ndarray, by_resp: np.ndarray, first: np.ndarray,
-           by_unit: np.ndarray, start: np.ndarray, unit_resp: np.ndarray) -> tuple[int, int]:
+           wanted: np.ndarray, rank: np.ndarray, pairs: _Pairs) -> tuple[int, int]:
     """One phase: layers back from the responders with room, then paths down them from
-    the units of `wanted` left out, heaviest first (`rank`). `by_unit`, `start` and
-    `unit_resp` list the pairs (and their responders) unit by unit. Updates `chosen` and
-    `used`; returns (how many units it served, how many pairs the layering looked at)."""
+    the units of `wanted` left out, heaviest first (`rank`). Updates `chosen` and `used`;
+    returns (how many units it served, how many pairs the layering looked at)."""
     n_units, nj = len(cand.u_req), len(ix.j_lon)
     room = ix.j_tasks_left - used
     at = np.full(n_units, -1, dtype=np.int64)  # each unit's responder
     served = np.flatnonzero(chosen >= 0)
     at[served] = cand.p_resp[chosen[served]]
-    layer = np.full(nj, -1, dtype=np.int64)
+    layer = np.full(nj, -1, dtype=np.int32)
     frontier = np.flatnonzero(room > 0)
     layer[frontier] = 0
     seen_unit = np.zeros(n_units, dtype=bool)
     touched, depth = 0, 0
     while len(frontier) and depth < MAX_LAYERS:
-        pairs = by_resp[_ranges(first[frontier], first[frontier + 1])]
-        touched += len(pairs)
-        pu = cand.p_unit[pairs]
+        pu = pairs.resp_unit[_ranges(pairs.first[frontier], pairs.first[frontier + 1])]
+        touched += len(pu)
         pu = pu[(at[pu] >= 0) & ~seen_unit[pu]]
         seen_unit[pu] = True
-        frontier = distinct(at[pu])
-        frontier = frontier[layer[frontier] < 0]
+        reached = np.zeros(nj, dtype=bool)  # a mask, not a sort: the units are many
+        reached[at[pu]] = True
+        frontier = np.flatnonzero(reached & (layer < 0))
         depth += 1
         layer[frontier] = depth
-    holders: dict[int, list[int]] = {}
-    for u in served[np.argsort(at[served], kind="stable")].tolist():
-        holders.setdefault(int(at[u]), []).append(u)
-    moved = np.zeros(n_units, dtype=bool)
-    dead = np.zeros(nj, dtype=bool)
+    # Every unit's steps down the layers, found for all units at once: a unit served at
+    # a responder of layer L may move to one under L, a unit of `wanted` left out to any
+    # with a layer. Within the phase only deaths change which steps are open; those are
+    # checked as the steps are walked (in plain lists: the walk is Python).
+    below = np.where(at >= 0, layer[at], np.where(wanted, MAX_LAYERS + 1, -1))
+    lj = layer[pairs.unit_resp]
+    down = np.flatnonzero((lj >= 0) & (lj < below[pairs.unit_of]))
+    step_at = _offsets(pairs.unit_of[down], n_units).tolist()
+    step_pair, step_resp = pairs.by_unit[down], pairs.unit_resp[down]
+    # the units each responder holds as the phase starts (`held[hold_at[j]:hold_at[j + 1]]`);
+    # those that move in the phase are skipped, and units moved in have moved already
+    held = served[np.argsort(at[served], kind="stable")].tolist()
+    hold_at = _offsets(at[served], nj).tolist()
+    moved = bytearray(n_units)
+    dead = bytearray(nj)
+    room_left = room.tolist()
 
-    def steps(u: int, below: int) -> Iterator[tuple[int, int]]:
-        """(pair, responder) of unit u into layers under `below`, in the pairs' order."""
-        lo = int(start[u])
-        js = unit_resp[lo:start[u + 1]]
-        lj = layer[js]
-        for i in np.flatnonzero((lj >= 0) & (lj < below)).tolist():
-            yield int(by_unit[lo + i]), int(js[i])
-
-    def move(u: int, pair: int, j: int) -> None:
-        if at[u] >= 0:
-            holders[int(at[u])].remove(u)
-        holders.setdefault(j, []).append(u)
-        at[u], chosen[u], moved[u] = j, pair, True
-
-    def free(j: int) -> bool:
-        """A place at j: its room, or one of its units moved down a path (made at once)."""
-        if room[j] > 0:
-            room[j] -= 1
-            used[j] += 1
-            return True
-        for u in list(holders.get(j, ())):
-            if moved[u]:
+    def walk(u: int) -> bool:
+        """Move unit u one step down to a place there is or that is freed for it, a
+        holder of that place walking on in turn (one frame per step: recursion depth is
+        the path's length); a responder that cannot give a place is dead for the phase."""
+        lo = step_at[u]
+        for i, k in enumerate(step_resp[lo:step_at[u + 1]].tolist()):
+            if dead[k]:
                 continue
-            for pair, k in steps(u, int(layer[j])):
-                if not dead[k] and free(k):
-                    move(u, pair, k)
-                    return True
-        dead[j] = True
+            if room_left[k] > 0:
+                room_left[k] -= 1
+                used[k] += 1
+            else:
+                for v in held[hold_at[k]:hold_at[k + 1]]:
+                    if not moved[v] and walk(v):
+                        break
+                else:
+                    dead[k] = True
+                    continue
+            chosen[u], moved[u] = step_pair[lo + i], True
+            return True
         return False
 
     done = 0
     for u in sorted(np.flatnonzero(wanted & (at < 0)).tolist(), key=lambda x: rank[x]):
-        for pair, k in steps(u, MAX_LAYERS + 1):
-            if not dead[k] and free(k):
-                move(u, pair, k)
-                done += 1
-                break
+        done += walk(u)
     return done, touched
 
 

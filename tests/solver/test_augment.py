@@ -129,3 +129,18 @@ def test_one_phase_serves_disjoint_paths_of_different_lengths():
     assert _served(p, ix, cand, chosen) == {"y1": "a", "x1": "b", "y2": "c", "x2": "d",
                                             "x3": "e"}
     assert used.tolist() == [1, 1, 1, 1, 1]
+
+
+def test_a_path_of_hundreds_of_moves_is_followed_to_its_end():
+    """A chain: y reaches only c0; each x_i holds c_i and reaches c_{i+1}; only the last
+    responder has room. Serving y moves all 480 (under MAX_LAYERS): the depth-first part
+    must take one stack frame per move, or a path this long breaks the recursion limit."""
+    n = 480
+    reqs = [req("y", -1500)] + [req(f"x{i}", 3000 * i + 1500) for i in range(n)]
+    resps = [resp(f"c{i}", 3000 * i, max_tasks=1, radius_m=2000) for i in range(n + 1)]
+    p = problem(reqs, resps)
+    ix, cand, chosen, used = _state(p, {f"x{i}": f"c{i}" for i in range(n)})
+    assert augment(ix, cand, chosen, used, _always) == 1
+    served = _served(p, ix, cand, chosen)
+    assert served == {"y": "c0", **{f"x{i}": f"c{i + 1}" for i in range(n)}}
+    assert used.tolist() == [1] * (n + 1)

@@ -174,7 +174,7 @@ def solve(problem: Problem, time_limit: float = 10.0, seed: int = 0, *,
         steps = Budget(budget, LOAD_ALLOWANCE, deadline, stop)
         steps.charge(nearest.first_pairs_s(ix))
         cand, choices = nearest.solve_in_chunks(
-            ix, build_candidates(ix, knn=nearest.NEAREST_K), steps,
+            ix, nearest.first_candidates(ix), steps,
             in_reach / max(int((~ix.r_fixed).sum()), 1))
         return report.done(build_plan(ix, cand, choices, status="feasible", method="greedy",
                                       started=started,

@@ -1,9 +1,10 @@
 """Problems with more pairs in reach than memory holds: each request's nearest, then wider.
 
 At 100,000 requests x 20,000 responders some 1.4e8 pairs lie within the responders' radii.
-Each request then keeps only its NEAREST_K nearest responders of its class, and the plan is
-built like the reference greedy, heaviest first, in chunks of CHUNK requests (never across
-an urgency tier):
+Each request then keeps only its nearest responders of its class (NEAREST_K for urgent and
+emergency requests, a quarter of that for normal ones), and the plan is built like the
+reference greedy, heaviest first, in chunks of CHUNK requests (never across an urgency
+tier):
 
 1. the chunk's requests are placed on their pairs, each on its cheapest pair that still
    fits (the greedy pass, on loads kept from chunk to chunk);
@@ -30,8 +31,9 @@ from solver.certify import Budget
 from solver.greedy import Choice, pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import Index
 from solver.loads import Loads
+from solver.problem import URGENCIES
 
-NEAREST_K = 32  # responders of its class a request keeps at first
+NEAREST_K = 32  # responders of its class an urgent request keeps at first (normal: 8)
 CHUNK = 2500  # requests placed before the next, heaviest first
 # quiet-machine costs (bench cities, 100,000 x 20,000), to size the steps from a budget
 FIRST_S = 8.5e-7  # the first pairs, per request and neighbour
@@ -40,9 +42,25 @@ REACH_S = 2.0e-7  # a widening, per pair in reach of a responder with room, plac
 TREES_S = 2.5e-6  # a widening, per responder with room (their KD-trees)
 
 
+def _first(ix: Index) -> list[tuple[np.ndarray, int]]:
+    """(open requests, nearest each keeps at first): NEAREST_K for the urgent and emergency
+    tiers, a quarter of that for normal requests."""
+    normal = ix.r_tier == URGENCIES.index("normal")
+    return [(np.flatnonzero(~ix.r_fixed & ~normal), NEAREST_K),
+            (np.flatnonzero(~ix.r_fixed & normal), max(1, NEAREST_K // 4))]
+
+
 def first_pairs_s(ix: Index) -> float:
     """The quiet-machine cost of the first pairs and of placing every request on them."""
-    return (FIRST_S + PLACE_S) * NEAREST_K * int((~ix.r_fixed).sum())
+    return (FIRST_S + PLACE_S) * sum(k * len(reqs) for reqs, k in _first(ix))
+
+
+def first_candidates(ix: Index) -> Candidates:
+    """Each open request's nearest responders of its class (see _first). Normal requests
+    are most of a city, come last, and find their nearest mostly full by then: they widen
+    to every responder with room anyway (solve_in_chunks), so more first pairs would only
+    spend the budget their widening needs."""
+    return join_candidates(*(build_candidates(ix, knn=k, only=reqs) for reqs, k in _first(ix)))
 
 
 def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float

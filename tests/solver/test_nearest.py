@@ -1,5 +1,6 @@
 """The plan beyond memory (solver/nearest.py): each request's nearest, heavier chunks first."""
 
+import numpy as np
 import pytest
 from conftest import problem, req, resp, who_serves
 
@@ -7,6 +8,7 @@ import solver.engine as engine
 import solver.nearest as nearest
 from solver import solve
 from solver.check import check
+from solver.index import build_index
 
 
 @pytest.fixture
@@ -61,3 +63,20 @@ def test_loads_carry_from_chunk_to_chunk(beyond_memory):
     assert len(served) == 4
     assert sorted(served.values()).count(("a",)) == 2
     assert check(p.to_dict(), plan.to_dict()) == []
+
+
+def test_normal_requests_keep_a_quarter_of_the_nearest_urgent_ones_keep(monkeypatch):
+    """Normal requests are most of a city and their nearest are mostly full by their turn,
+    so they start with a quarter of the nearest an urgent or emergency request keeps (and
+    widen later): 8 and 2 of 20 responders in reach."""
+    monkeypatch.setattr(nearest, "NEAREST_K", 8)
+    p = problem([req("e", 0, urgency="emergency"), req("u", 0, urgency="urgent"),
+                 req("n", 0)],
+                [resp(f"j{i}", 50 * i, max_tasks=1) for i in range(20)])
+    ix = build_index(p)
+    cand = nearest.first_candidates(ix)
+    per_request = dict(zip(*np.unique(cand.p_req, return_counts=True), strict=True))
+    assert {p.requests[r].id: int(k) for r, k in per_request.items()} == {"e": 8, "u": 8,
+                                                                          "n": 2}
+    assert nearest.first_pairs_s(ix) == pytest.approx(
+        (nearest.FIRST_S + nearest.PLACE_S) * (8 + 8 + 2))

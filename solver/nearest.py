@@ -13,25 +13,28 @@ tier):
    resort), and are placed on them.
 
 A chunk is done before the next starts, so a lighter request never takes the responder a
-heavier one's widening would have found. The widening is started only if its quiet-machine
-estimate fits the budget (charged like every other step, so the same input gives the same
-plan on a slower machine); the deadline and stop are safety nets: a request not reached by
-then is left out, and the plan stays valid.
+heavier one's widening would have found. After the last emergency chunk, the emergencies
+left out are served where moving others allows (repair.py, on the emergencies' pairs).
+The widening and the repair are started only if their quiet-machine estimates fit the
+budget (charged like every other step, so the same input gives the same plan on a slower
+machine); the deadline and stop are safety nets: a request not reached by then is left
+out, and the plan stays valid.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from solver import geo
 from solver.candidates import Candidates, build_candidates, expected_pairs, join_candidates
 from solver.certify import Budget
-from solver.greedy import Choice, pairs_by_chunk, sec_order, solve_greedy, weight_chunks
+from solver.greedy import Choice, commit, pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import Index
 from solver.loads import Loads
 from solver.problem import URGENCIES
+from solver.repair import repair
 
 NEAREST_K = 32  # responders of its class an urgent request keeps at first (normal: 8)
 CHUNK = 2500  # requests placed before the next, heaviest first
@@ -40,6 +43,8 @@ FIRST_S = 8.5e-7  # the first pairs, per request and neighbour
 PLACE_S = 6.0e-7  # placing every request on them, per request and neighbour
 REACH_S = 2.0e-7  # a widening, per pair in reach of a responder with room, placing included
 TREES_S = 2.5e-6  # a widening, per responder with room (their KD-trees)
+REPAIR_EFFORT = 20_000  # moves tried to serve the emergencies the chunks left out
+REPAIR_S = 1.5e-5  # that repair, per emergency request
 
 
 def _first(ix: Index) -> list[tuple[np.ndarray, int]]:
@@ -91,18 +96,56 @@ def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float
         extra.append(more)
         place(more)
 
+    top = _top_tier(ix, chunk_of)
     for c in range(len(bounds) - 1):
         if budget.halted():
             break
         place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]))
         todo = _left_out(ix, cand, choices, chunk_of == c)
-        if len(todo) == 0:
-            continue
         roomy = (loads.tasks >= 1) & (loads.minutes > 0) & (loads.load >= 0)
         expected = expected_pairs(in_reach, len(todo), roomy)
-        if budget.spend(REACH_S * expected + TREES_S * int(roomy.sum())):
+        if len(todo) and budget.spend(REACH_S * expected + TREES_S * int(roomy.sum())):
             widen(build_candidates(_room(ix, loads), only=todo, among=roomy))
+        if c == top.last and budget.spend(REPAIR_S * int(top.requests.sum())):
+            loads = _repair(ix, [cand, *extra], choices, top.requests, budget)
     return join_candidates(cand, *extra), choices
+
+
+@dataclass(frozen=True)
+class _Tier:
+    requests: np.ndarray  # a mask
+    last: int  # its last chunk (-1: none)
+
+
+def _top_tier(ix: Index, chunk_of: np.ndarray) -> _Tier:
+    """The emergency requests (when any is open) and their last chunk: the first chunks are
+    theirs (weight_chunks puts the most urgent first)."""
+    mask = (chunk_of >= 0) & (ix.r_tier == URGENCIES.index("emergency"))
+    return _Tier(mask, int(chunk_of[mask].max(initial=-1)))
+
+
+def _repair(ix: Index, parts: list[Candidates], choices: dict[int, Choice],
+            mask: np.ndarray, budget: Budget) -> Loads:
+    """Emergencies left out by the chunks' greedy choices served by moving others
+    (repair.py: eject and relocate, augmenting chains) on every pair they have, first or
+    widened; `choices` (only theirs so far) is updated, and the loads of the result are
+    returned. The greedy gives each emergency its cheapest pair in turn, so a heavier one
+    can take the only responder a lighter one reaches; one emergency outranks any number
+    of normal requests, so this is worth its (small) cost where the tiers below are not."""
+    tier = [c.take(np.flatnonzero(mask[c.p_req])) for c in parts]
+    joined = join_candidates(*tier)
+    joined = replace(joined, p_id=np.concatenate([c.p_id for c in tier]))
+    sub = joined.take(sec_order(joined))
+    at = {pid: i for i, pid in enumerate(sub.p_id.tolist())}
+    mine = {ri: Choice(tuple(at[p] for p in c.pairs), c.start, c.fund)
+            for ri, c in choices.items()}
+    better = repair(ix, sub, mine, effort=REPAIR_EFFORT, deadline=budget.deadline)
+    choices.clear()
+    loads = Loads(ix)
+    for ri, c in better.items():
+        commit(ix, sub, loads, ri, c)
+        choices[ri] = Choice(tuple(int(sub.p_id[p]) for p in c.pairs), c.start, c.fund)
+    return loads
 
 
 def _left_out(ix: Index, cand: Candidates, choices: dict[int, Choice],

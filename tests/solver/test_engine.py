@@ -1,6 +1,7 @@
 """solve(): method choice, determinism, timeouts, the greedy floor and library purity."""
 
 import ast
+import gc
 import random
 from pathlib import Path
 
@@ -106,3 +107,15 @@ def test_pairs_beyond_memory_keep_each_request_s_nearest_and_widen(monkeypatch):
     plan = solve(p, time_limit=5)
     assert len(plan.assignments) == 6
     assert check(p.to_dict(), plan.to_dict()) == []
+
+
+def test_solve_pauses_the_collector_on_what_exists_and_gives_it_back():
+    """While a plan is solved the objects alive before it are frozen out of the cyclic
+    collector's passes (at 100,000 requests each full pass cost 0.1-0.4 s); afterwards
+    they are back, also when the caller had frozen nothing."""
+    seen = []
+    p = problem([req("r", 0)], [resp("a", 0)])
+    assert gc.get_freeze_count() == 0
+    solve(p, time_limit=5, on_progress=lambda _: seen.append(gc.get_freeze_count()))
+    assert seen and min(seen) > 0
+    assert gc.get_freeze_count() == 0

@@ -80,3 +80,20 @@ def test_normal_requests_keep_a_quarter_of_the_nearest_urgent_ones_keep(monkeypa
                                                                           "n": 2}
     assert nearest.first_pairs_s(ix) == pytest.approx(
         (nearest.FIRST_S + nearest.PLACE_S) * (8 + 8 + 2))
+
+
+def test_an_emergency_left_out_by_the_greedy_order_is_served_by_moving_another(
+        beyond_memory, monkeypatch):
+    """e1 (heavier) takes a, its cheapest; e2 reaches only a, and nobody else has room in
+    its reach, so the chunks leave it out. The repair after the last emergency chunk moves
+    e1 to b, its other pair, and gives a to e2: both emergencies are served."""
+    monkeypatch.setattr(nearest, "NEAREST_K", 2)
+    reqs = [req("e2", -1000, urgency="emergency", window=[480, 720]),
+            req("e1", 1400, urgency="emergency", resident_tags=["elderly"],
+                window=[480, 720])]
+    resps = [resp("a", 0, max_tasks=1, radius_m=2000, shifts=[[480, 1000]]),
+             resp("b", 3000, max_tasks=1, radius_m=2000, shifts=[[480, 1000]])]
+    p = problem(reqs, resps)
+    plan = solve(p, time_limit=5)
+    assert who_serves(plan) == {"e1": ("b",), "e2": ("a",)}
+    assert check(p.to_dict(), plan.to_dict()) == []

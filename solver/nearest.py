@@ -23,7 +23,7 @@ out, and the plan stays valid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -96,32 +96,22 @@ def solve_in_chunks(ix: Index, cand: Candidates, budget: Budget, in_reach: float
         extra.append(more)
         place(more)
 
-    top = _top_tier(ix, chunk_of)
+    # the open emergencies, whose chunks come first (weight_chunks: most urgent first)
+    emergency = (chunk_of >= 0) & (ix.r_tier == URGENCIES.index("emergency"))
+    last_emergency = int(chunk_of[emergency].max(initial=-1))
     for c in range(len(bounds) - 1):
         if budget.halted():
             break
         place(cand.take(by_chunk[bounds[c]:bounds[c + 1]]))
         todo = _left_out(ix, cand, choices, chunk_of == c)
-        roomy = (loads.tasks >= 1) & (loads.minutes > 0) & (loads.load >= 0)
-        expected = expected_pairs(in_reach, len(todo), roomy)
-        if len(todo) and budget.spend(REACH_S * expected + TREES_S * int(roomy.sum())):
-            widen(build_candidates(_room(ix, loads), only=todo, among=roomy))
-        if c == top.last and budget.spend(REPAIR_S * int(top.requests.sum())):
-            loads = _repair(ix, [cand, *extra], choices, top.requests, budget)
+        if len(todo):
+            roomy = (loads.tasks >= 1) & (loads.minutes > 0) & (loads.load >= 0)
+            expected = expected_pairs(in_reach, len(todo), roomy)
+            if budget.spend(REACH_S * expected + TREES_S * int(roomy.sum())):
+                widen(build_candidates(_room(ix, loads), only=todo, among=roomy))
+        if c == last_emergency and budget.spend(REPAIR_S * int(emergency.sum())):
+            loads = _repair(ix, [cand, *extra], choices, emergency, budget)
     return join_candidates(cand, *extra), choices
-
-
-@dataclass(frozen=True)
-class _Tier:
-    requests: np.ndarray  # a mask
-    last: int  # its last chunk (-1: none)
-
-
-def _top_tier(ix: Index, chunk_of: np.ndarray) -> _Tier:
-    """The emergency requests (when any is open) and their last chunk: the first chunks are
-    theirs (weight_chunks puts the most urgent first)."""
-    mask = (chunk_of >= 0) & (ix.r_tier == URGENCIES.index("emergency"))
-    return _Tier(mask, int(chunk_of[mask].max(initial=-1)))
 
 
 def _repair(ix: Index, parts: list[Candidates], choices: dict[int, Choice],

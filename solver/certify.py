@@ -39,7 +39,13 @@ from solver.candidates import (
     pairs_in_reach,
     static_ok,
 )
-from solver.flow import VOLUNTEER, FlowResult, potentials, reoptimise, solve_flow
+from solver.flow import (
+    VOLUNTEER,
+    FlowResult,
+    reoptimise,
+    solve_flow,
+    solve_proven,
+)
 from solver.greedy import pairs_by_chunk, sec_order, solve_greedy, weight_chunks
 from solver.index import BIG, Index, distinct
 
@@ -536,8 +542,7 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
         if not budget.spend(round_s(len(cand.p_unit), n_units)):
             cand, res = _greedy(ix, cand, budget)
             return _explainable(ix, cand, res), res
-    res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
-    d = potentials(res.nodes, res.arcs)
+    res, d = solve_proven(ix, cand, costing)
     last = None  # the previous pass's prices and capped requests, if repaired since
     while d is not None:  # None cannot happen for an optimal flow
         q, p = prices(ix, cand, res, d, g)
@@ -565,8 +570,7 @@ def solve_nearest(ix: Index, budget: Budget | None = None,
         cand = join_candidates(cand, new)
         last = (q, p, capped) if fixed is not None else None
         if fixed is None:
-            res = solve_flow(ix, cand, keep_arcs=True, costing=costing)
-            d = potentials(res.nodes, res.arcs)
+            res, d = solve_proven(ix, cand, costing)
         else:
             res, d = fixed
     cand = build_candidates(ix)

@@ -9,10 +9,10 @@ from conftest import problem, req, resp
 from bench.instances import generate
 from solver import Problem, solve
 from solver.candidates import build_candidates
-from solver.certify import at_fault, full_costing, potentials, prices, solve_nearest
+from solver.certify import at_fault, full_costing, prices, solve_nearest
 from solver.check import check
 from solver.check import objective as check_objective
-from solver.flow import solve_flow
+from solver.flow import potentials, solve_flow
 from solver.index import build_index
 
 CATS = ["medicine_delivery", "meal_delivery", "elder_care_visit"]
@@ -340,9 +340,7 @@ def test_a_pass_after_a_repair_finds_what_a_full_pass_finds():
         full, _ = at_fault(ix, cand, q, pr, g, per_request=2, unserved=unserved)
         part, _ = at_fault(ix, cand, q, pr, g, per_request=2, only=rose | capped,
                            responders=fell, unserved=unserved)
-        key = (lambda c: [] if c is None else sorted(zip(c.p_req.tolist(),
-                                                          c.p_resp.tolist(), strict=True)))
-        assert key(part) == key(full)
+        assert _pair_keys(part) == _pair_keys(full)
         compared += 1
         narrowed += int((rose | capped).sum() < len(p.requests)) * bool(full)
     assert compared >= 10 and narrowed >= 4
@@ -402,3 +400,93 @@ def test_the_l1_frame_never_lengthens_a_chord():
         assert np.all(np.abs(turned[a] - turned[b]).sum(axis=1) <= chord + 1e-6)
     city = _l1_frame(pts[:1], pts[0])
     assert np.allclose(np.abs(city[0]), city[0][0])  # the city lies on the (1,1,1) axis
+
+
+def _pair_keys(c) -> list[tuple[int, int]]:
+    return [] if c is None else sorted(zip(c.p_req.tolist(), c.p_resp.tolist(), strict=True))
+
+
+def _true_cost(res) -> int:
+    return int((res.arcs[3] * res.arcs[4]).sum())
+
+
+def test_quick_scale_flow_is_proven_at_the_true_scale():
+    """solve_proven hands OR-Tools a small scale, yet its flow costs, at the true scale,
+    what the true scale's own flow costs, and the potentials returned prove it."""
+    from solver.flow import solve_proven
+
+    for seed in range(6):
+        p = _tight_city(seed)
+        ix = build_index(p)
+        costing = full_costing(ix)
+        cand = build_candidates(ix)
+        res, d = solve_proven(ix, cand, costing)
+        exact = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+        assert res.optimal and d is not None
+        assert _true_cost(res) == _true_cost(exact)
+        assert res.served_bound == exact.served_bound
+        tails, heads, caps, costs, flows = res.arcs
+        fwd, back = flows < caps, flows > 0
+        assert np.all(costs[fwd] + d[tails[fwd]] - d[heads[fwd]] >= 0)
+        assert np.all(-costs[back] + d[heads[back]] - d[tails[back]] >= 0)
+
+
+def test_a_quick_flow_that_is_not_optimal_is_solved_again(monkeypatch):
+    """With a quick scale far too small to rank serving above travel, the quick flow leaves
+    requests out; its potentials find the negative cycle and the true scale solves it."""
+    from solver import flow
+    from solver.flow import solve_proven
+
+    monkeypatch.setattr(flow, "QUICK_SPREADS", 0)
+    p = _tight_city(1)
+    ix = build_index(p)
+    costing = full_costing(ix)
+    cand = build_candidates(ix)
+    quick = solve_flow(ix, cand, keep_arcs=True, costing=costing, quick=True)
+    exact = solve_flow(ix, cand, keep_arcs=True, costing=costing)
+    assert not quick.optimal and quick.served_bound < exact.served_bound
+    assert potentials(quick.nodes, quick.arcs) is None
+    res, d = solve_proven(ix, cand, costing)
+    assert res.optimal and d is not None
+    assert _true_cost(res) == _true_cost(exact) and res.served_bound == exact.served_bound
+
+
+def _arcs(edges):
+    tails, heads, costs = (np.array(x, dtype=np.int64) for x in zip(*edges, strict=True))
+    ones = np.ones(len(edges), dtype=np.int64)
+    return tails, heads, ones, costs, np.zeros(len(edges), dtype=np.int64)
+
+
+def test_potentials_are_shortest_distances_from_a_virtual_root():
+    """Against a plain Bellman-Ford on random graphs without negative cycles (costs >= 0
+    plus a potential difference, so every cycle costs >= 0)."""
+    rng = random.Random(3)
+    for _ in range(20):
+        n = rng.randint(2, 30)
+        pot = [rng.randint(-50, 50) for _ in range(n)]
+        edges = []
+        for _ in range(rng.randint(1, 4 * n)):
+            a, b = rng.randrange(n), rng.randrange(n)
+            edges.append((a, b, rng.randint(0, 20) + pot[a] - pot[b]))
+        want = [0] * n
+        for _ in range(n):
+            for a, b, c in edges:
+                want[b] = min(want[b], want[a] + c)
+        assert potentials(n, _arcs(edges)).tolist() == want
+
+
+def test_a_negative_cycle_is_found_within_a_few_passes(monkeypatch):
+    """A negative cycle feeding a long chain: the links of the last improvements close a
+    cycle, seen at the first look, not after the chain's thousands of passes."""
+    from solver import flow
+
+    looks = []
+    real = flow._has_cycle
+    monkeypatch.setattr(flow, "_has_cycle", lambda parent: looks.append(1) or real(parent))
+    chain = 5000
+    edges = [(0, 1, -3), (1, 2, 1), (2, 0, 1)]  # costs -1 around
+    edges += [(i, i + 1, -1) for i in range(2, 2 + chain)]
+    assert potentials(3 + chain, _arcs(edges)) is None
+    assert 1 <= len(looks) <= 2
+    assert not real(np.array([3, 3, 0, 3]))  # 0 -> root, 1 -> root, 2 -> 0
+    assert real(np.array([1, 2, 0, 3]))  # 0 -> 1 -> 2 -> 0

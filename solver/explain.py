@@ -146,25 +146,20 @@ def _static(ix: Index, ri: int) -> tuple[str, str, str]:
 
 
 def _widen(ix: Index, r: Request, js: np.ndarray, minutes: np.ndarray) -> str:
-    """How much wider the window (or longer the shift) must be for the nearest fit."""
-    best = None
-    for j, t in zip(js.tolist(), minutes.tolist(), strict=True):
-        for k in range(ix.j_shift_start.shape[1]):
-            s, e = int(ix.j_shift_start[j, k]), int(ix.j_shift_end[j, k])
-            if s > e:
-                continue
-            if r.window is None:
-                short = 2 * t + r.duration - (e - s)
-            else:
-                lo, hi = s + t, e - r.duration - t
-                if lo > hi:
-                    short = lo - hi + max(0, r.window[0] - hi) + max(0, lo - r.window[1])
-                else:
-                    short = max(0, lo - r.window[1]) + max(0, r.window[0] - hi)
-            if short > 0 and (best is None or short < best):
-                best = short
-    if best is None:
+    """How much wider the window (or longer the shift) must be for the nearest fit: the
+    least shortfall over the responders' shifts (a shift with start > end is padding)."""
+    start, end = ix.j_shift_start[js], ix.j_shift_end[js]  # responders x shifts
+    t = minutes[:, None]
+    if r.window is None:
+        short = 2 * t + r.duration - (end - start)
+    else:
+        lo, hi = start + t, end - r.duration - t
+        early, late = np.maximum(0, r.window[0] - hi), np.maximum(0, lo - r.window[1])
+        short = np.where(lo > hi, lo - hi + early + late, late + early)
+    short = short[(start <= end) & (short > 0)]
+    if len(short) == 0:
         return "a responder with a free shift in the window"
+    best = int(short.min())
     if r.window is None:
         return f"a shift {best} minutes longer"
     return f"a window {best} minutes wider"
@@ -199,18 +194,18 @@ def explain_unassigned(ix: Index, cand, choices, served: set[str]) -> list[Unass
     after = ix.fund_left - spent
     has_pairs = np.zeros(len(problem.requests), dtype=bool)
     has_pairs[cand.p_req] = True
+    left_out = np.array([r.id not in served for r in problem.requests], dtype=bool)
     plan_loads = None
     out = []
-    for ri, r in enumerate(problem.requests):
-        if r.id in served:
-            continue
+    for ri in np.flatnonzero(left_out).tolist():
+        r = problem.requests[ri]
         if not has_pairs[ri]:
             reason = _static(ix, ri)
         else:
             reason = _fund_reason(ix, ri, after)
             if reason is None:
                 if plan_loads is None:
-                    plan_loads = _PlanLoads(ix, cand)
+                    plan_loads = _PlanLoads(ix, cand, left_out & has_pairs)
                 reason = _dynamic(ix, cand, ri, plan_loads)
         out.append(Unassigned(r.id, *reason))
     return out
@@ -219,11 +214,14 @@ def explain_unassigned(ix: Index, cand, choices, served: set[str]) -> list[Unass
 class _PlanLoads:
     """Responders' load from accepted (fixed) work only, and the pairs of each request."""
 
-    def __init__(self, ix: Index, cand):
+    def __init__(self, ix: Index, cand, wanted: np.ndarray):
+        """`wanted`: a mask of the requests whose pairs will be asked for (sorting only
+        theirs: at 100,000 requests the pairs are millions, the wanted a few thousand)."""
         from solver.loads import Loads
 
         self.alone = Loads(ix)
-        self.order = np.argsort(cand.p_req, kind="stable")
+        mine = np.flatnonzero(wanted[cand.p_req])
+        self.order = mine[np.argsort(cand.p_req[mine], kind="stable")]
         self.sorted_req = cand.p_req[self.order]
 
     def pairs_of(self, ri: int) -> np.ndarray:

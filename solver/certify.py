@@ -67,6 +67,7 @@ GREEDY_CHUNK = 2500  # greedy fallback: requests per chunk, heaviest first
 REFILL_S_PER_PAIR = 1.6e-7  # per pair expected in reach of a responder with room, placed too
 REFILL_TREES_S = 2.0e-6  # per responder with room (their KD-trees)
 REACH_COUNT_S = 6.0e-6  # counting the pairs in reach (candidates.pairs_in_reach), per responder
+PACE_MIN_QUIET_S = 0.5  # Budget: quiet seconds charged before their pace is trusted
 _COST_LIMIT = 2**62
 
 
@@ -402,29 +403,63 @@ class Budget:
     charged `allowance` times over, as engine.solve_part does), plus the safety nets: a
     wall-clock `deadline` and a `stop` event. Steps are chosen from the estimates, never
     from the clock, so the same input gives the same plan on any machine up to
-    `allowance` times slower than a quiet one."""
+    `allowance` times slower than a quiet one.
+
+    With `end` (the wall-clock time the whole solve must be done by) and `after_s` (the
+    quiet-machine seconds of the work that follows the steps: the plan's assembly), the
+    deadline also moves earlier on a machine so slow that this work would not end in time:
+    the steps' pace so far (wall seconds per quiet second charged) is assumed to hold for
+    it. On a machine less slow than that, the fixed `deadline` alone applies."""
 
     def __init__(self, seconds: float, allowance: float, deadline: float | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, *, end: float | None = None,
+                 after_s: float = 0.0) -> None:
         self.left = seconds
         self.allowance = allowance
-        self.deadline = deadline
+        self.fixed_deadline = deadline
         self.stop = stop
+        self.end = end
+        self.after_s = after_s
+        self.quiet = 0.0  # quiet-machine seconds charged so far
+        self.started = time.perf_counter()
+
+    def pace(self) -> float | None:
+        """Wall seconds per quiet second charged so far; None until enough is charged."""
+        if self.end is None or self.quiet < PACE_MIN_QUIET_S:
+            return None
+        return (time.perf_counter() - self.started) / self.quiet
+
+    @property
+    def deadline(self) -> float | None:
+        pace = self.pace()
+        if pace is None:
+            return self.fixed_deadline
+        paced = self.end - pace * self.after_s
+        return paced if self.fixed_deadline is None else min(self.fixed_deadline, paced)
 
     def charge(self, quiet_s: float) -> None:
         """A step that is taken whatever the budget."""
         self.left -= self.allowance * quiet_s
+        self.quiet += quiet_s
 
     def halted(self) -> bool:
+        deadline = self.deadline
         return (self.stop is not None and self.stop.is_set()) or (
-            self.deadline is not None and time.perf_counter() > self.deadline)
+            deadline is not None and time.perf_counter() > deadline)
 
     def spend(self, quiet_s: float) -> bool:
-        """Whether a step estimated at `quiet_s` fits; charged when it does."""
+        """Whether a step estimated at `quiet_s` fits; charged when it does. With a pace
+        known, a step that would not end by the deadline at that pace does not fit either
+        (a step is not cut short: it would overrun)."""
         need = self.allowance * quiet_s
         if need > self.left or self.halted():
             return False
+        pace, deadline = self.pace(), self.deadline
+        if pace is not None and deadline is not None and (
+                time.perf_counter() + pace * quiet_s > deadline):
+            return False
         self.left -= need
+        self.quiet += quiet_s
         return True
 
 

@@ -35,6 +35,11 @@ REPAIR_SHARE = 0.2  # share of what is left that repair may take before CP-SAT
 MIN_MOVES = 2_000
 # the plan's assembly, reserved: 2.1e-5 measured at 10,000 and 2.5e-5 at 100,000 (quiet)
 ASSEMBLY_S_PER_REQUEST = 6.0e-5
+# the work after the budgeted steps, quiet: joining the pairs found (0.55 s at 100,000,
+# full) and the plan's assembly (2 s), with a margin. On a machine so slow that the
+# reserve would not cover it at the pace of the steps so far, those stop earlier
+# (certify.Budget)
+ASSEMBLY_QUIET_S_PER_REQUEST = 3.0e-5
 ALL_PAIRS_MAX = 20_000_000  # pairs in reach beyond which a request keeps only its nearest
 
 
@@ -178,10 +183,12 @@ def _solve(problem: Problem, time_limit: float, seed: int, stop: threading.Event
     reserve = 0.3 + ASSEMBLY_S_PER_REQUEST * len(problem.requests)
     budget = max(0.1, time_limit - reserve)
     deadline = started + budget
+    paced = {"end": started + time_limit,
+             "after_s": 0.3 + ASSEMBLY_QUIET_S_PER_REQUEST * len(problem.requests)}
     if count:
         report.parts(1, fixed)
         cand, res = solve_nearest(
-            ix, Budget(budget, LOAD_ALLOWANCE, deadline, stop),
+            ix, Budget(budget, LOAD_ALLOWANCE, deadline, stop, **paced),
             on_round=lambda served, bound: report.round(fixed + served, fixed + bound))
         return report.done(build_plan(ix, cand, flow_choices(cand, res.chosen),
                                       status="feasible", method=res.method, started=started,
@@ -190,7 +197,7 @@ def _solve(problem: Problem, time_limit: float, seed: int, stop: threading.Event
     in_reach = pairs_in_reach(ix)
     if in_reach > ALL_PAIRS_MAX:  # 100,000 x 20,000: 1.4e8 pairs would not fit
         report.parts(1, fixed)
-        steps = Budget(budget, LOAD_ALLOWANCE, deadline, stop)
+        steps = Budget(budget, LOAD_ALLOWANCE, deadline, stop, **paced)
         steps.charge(nearest.first_pairs_s(ix))
         cand, choices = nearest.solve_in_chunks(
             ix, nearest.first_candidates(ix), steps,

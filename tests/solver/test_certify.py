@@ -490,3 +490,28 @@ def test_a_negative_cycle_is_found_within_a_few_passes(monkeypatch):
     assert 1 <= len(looks) <= 2
     assert not real(np.array([3, 3, 0, 3]))  # 0 -> root, 1 -> root, 2 -> 0
     assert real(np.array([1, 2, 0, 3]))  # 0 -> 1 -> 2 -> 0
+
+
+def test_the_deadline_moves_earlier_only_when_the_steps_run_slow():
+    """Budget: one quiet second charged that took 10 s of wall time is a pace of 10, and
+    4 quiet seconds of work after the steps then need 40 s before `end`; at a pace of 1
+    the fixed deadline, earlier, stays. A pace not yet measured (too little charged)
+    leaves the fixed deadline."""
+    import time
+
+    from solver.certify import Budget
+
+    now = time.perf_counter()
+    slow = Budget(100.0, 2.0, deadline=now + 50, end=now + 60, after_s=4.0)
+    slow.charge(0.25)
+    slow.started -= 10.0
+    assert slow.deadline == now + 50  # 0.25 quiet seconds: the pace is not trusted yet
+    slow.charge(0.75)
+    assert abs(slow.deadline - (now + 20)) < 1.0
+    steady = Budget(100.0, 2.0, deadline=now + 50, end=now + 60, after_s=4.0)
+    steady.charge(1.0)
+    steady.started -= 1.0
+    assert steady.deadline == now + 50
+    assert not slow.halted() and slow.spend(1.0)
+    slow.started -= 1000.0  # a pace of about 500: the work after could not end in time
+    assert slow.halted() and not slow.spend(1.0)

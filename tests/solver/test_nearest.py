@@ -97,3 +97,21 @@ def test_an_emergency_left_out_by_the_greedy_order_is_served_by_moving_another(
     plan = solve(p, time_limit=5)
     assert who_serves(plan) == {"e1": ("b",), "e2": ("a",)}
     assert check(p.to_dict(), plan.to_dict()) == []
+
+
+def test_a_machine_far_slower_than_the_estimates_stops_the_chunks_early(beyond_memory,
+                                                                        monkeypatch):
+    """Estimates a million times too low make the steps' pace enormous: the work after
+    them (the plan's assembly) would not end by the time limit at that pace, so the chunks
+    stop at once, and the plan left is still valid. With estimates that hold, both
+    responders serve."""
+    import solver.certify as certify
+
+    p = _crowd()
+    assert len(solve(p, time_limit=10).assignments) == 2
+    monkeypatch.setattr(certify, "PACE_MIN_QUIET_S", 0.0)
+    monkeypatch.setattr(nearest, "FIRST_S", 1e-12)
+    monkeypatch.setattr(nearest, "PLACE_S", 1e-12)
+    plan = solve(p, time_limit=10)
+    assert len(plan.assignments) == 0 and len(plan.unassigned) == 3
+    assert check(p.to_dict(), plan.to_dict()) == []

@@ -188,14 +188,26 @@ def _classes(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]
     """(class per request in `reqs`, responder mask per class): requests sharing category,
     qualifications, licence and zone rule share a class, whose mask holds every responder
     that could serve them (a superset: exclusions, shifts and caps are left to the filters).
-    Team requests go in one class open to every responder with tasks left."""
+    Team requests go in one class open to every responder with tasks left. Only the classes
+    of `reqs` are returned, numbered in a fixed order; all are built once per problem and
+    task caps (pricing asks for them every pass)."""
+    cached = ix.masks.get("classes")
+    if (cached is None or cached[0] is not ix.problem.requests
+            or cached[1] is not ix.j_tasks_left):
+        ix.masks["classes"] = cached = (ix.problem.requests, ix.j_tasks_left,
+                                        *_all_classes(ix))
+    present, cls = np.unique(cached[2][reqs], return_inverse=True)
+    return cls.astype(np.int64), [cached[3][c] for c in present]
+
+
+def _all_classes(ix: Index) -> tuple[np.ndarray, list[np.ndarray]]:
+    """_classes for every request."""
     problem = ix.problem
     keys: dict = {}
-    cls = np.empty(len(reqs), dtype=np.int64)
+    cls = np.empty(len(problem.requests), dtype=np.int64)
     masks: list[np.ndarray] = []
     free = ix.j_tasks_left >= 1
-    for i, ri in enumerate(reqs.tolist()):
-        r = problem.requests[ri]
+    for ri, r in enumerate(problem.requests):
         key = None if r.team is not None else (
             r.category, ix.r_quals[ri].tobytes(), int(ix.r_licence[ri]),
             r.zone_id if r.needs_clearance else None)
@@ -212,7 +224,7 @@ def _classes(ix: Index, reqs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]
                 if r.needs_clearance:
                     ok &= responder_mask(ix, "zone", r.zone_id)
                 masks.append(ok)
-        cls[i] = c
+        cls[ri] = c
     return cls, masks
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from solver.candidates import Candidates
-from solver.index import BIG, Index, distinct
+from solver.index import BIG, Index
 from solver.problem import KINDS
 
 VOLUNTEER = KINDS.index("volunteer")
@@ -186,14 +186,11 @@ def network_nodes(ix: Index, cand: Candidates, new: Candidates) -> np.ndarray | 
     """Per new pair, its responder's place among the network's responders (solve_flow on
     `cand`); None if one is missing, or has sink arcs sized by its pair count, which the
     new pairs could fill."""
-    js = distinct(cand.p_resp)
-    pos = np.searchsorted(js, new.p_resp)
-    if np.any(pos >= len(js)) or np.any(js[np.minimum(pos, len(js) - 1)] != new.p_resp):
+    deg = np.bincount(cand.p_resp, minlength=len(ix.j_lon))  # pairs per responder
+    if np.any(deg[new.p_resp] == 0) or np.any(deg[new.p_resp] + 1
+                                              < ix.j_tasks_left[new.p_resp]):
         return None
-    deg = np.bincount(np.searchsorted(js, cand.p_resp), minlength=len(js))
-    if np.any(deg[pos] + 1 < ix.j_tasks_left[js[pos]]):
-        return None
-    return pos
+    return (np.cumsum(deg > 0) - 1)[new.p_resp]  # solve_flow numbers them in order
 
 
 def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
@@ -227,7 +224,11 @@ def reoptimise(ix: Index, cand: Candidates, res: FlowResult, d: np.ndarray,
         back = np.flatnonzero((flows > 0) & (-rc <= gain))
         sub_t = np.concatenate([tails[fwd], heads[back]])
         sub_h = np.concatenate([heads[fwd], tails[back]])
-        local, renum = np.unique(np.concatenate([sub_t, sub_h]), return_inverse=True)
+        ends = np.concatenate([sub_t, sub_h])
+        seen = np.zeros(nodes, dtype=bool)
+        seen[ends] = True
+        local = np.flatnonzero(seen)
+        renum = (np.cumsum(seen) - 1)[ends]  # as np.unique would number them
         if gain * (len(local) + 1) >= _COST_LIMIT:
             return None
         smcf = min_cost_flow.SimpleMinCostFlow()

@@ -454,9 +454,8 @@ class Budget:
         need = self.allowance * quiet_s
         if need > self.left or self.halted():
             return False
-        pace, deadline = self.pace(), self.deadline
-        if pace is not None and deadline is not None and (
-                time.perf_counter() + pace * quiet_s > deadline):
+        pace = self.pace()  # when known, `end` is set and so is the deadline
+        if pace is not None and time.perf_counter() + pace * quiet_s > self.deadline:
             return False
         self.left -= need
         self.quiet += quiet_s

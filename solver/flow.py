@@ -313,8 +313,7 @@ def potentials(nodes: int, arcs) -> np.ndarray | None:
 def _has_cycle(parent: np.ndarray) -> bool:
     """Whether following `parent` (the last entry, the root, is its own parent) from some
     node never reaches the root: by doubling, each node's 2**k-th ancestor."""
-    up = parent.copy()
-    up[-1] = len(parent) - 1
-    for _ in range(max(1, int(len(parent)).bit_length())):
+    up = parent
+    for _ in range(max(1, int(len(parent)).bit_length())):  # up[up] is a new array
         up = up[up]
     return bool(np.any(up != len(parent) - 1))

@@ -228,20 +228,8 @@ def responders_by_id(session: Session, responder_ids: Iterable[str]) -> list[Res
     return list(session.scalars(stmt))
 
 
-def work(
-    session: Session, responder_ids: Iterable[str] | Select[Any], since: datetime, until: datetime
-) -> list[Work]:
-    """Counted tasks of these responders whose request's window starts in [since, until).
-
-    ``responder_ids`` may be a query of ids (`serving_ids`): with 10,000 ids as parameters the
-    statement alone took 0.06-0.2 s to render and plan."""
-    if isinstance(responder_ids, Select):
-        among: Select[Any] | list[str] = responder_ids
-    else:
-        among = list(responder_ids)
-        if not among:
-            return []
-    stmt = (
+def _work_statement(among: Any) -> Select[Any]:
+    return (
         select(
             Assignment.id,
             Assignment.request_id,
@@ -257,10 +245,33 @@ def work(
         .where(
             Assignment.responder_id.in_(among),
             Assignment.state.in_(COUNTED_STATES),
-            ServiceRequest.window_start >= since,
-            ServiceRequest.window_start < until,
+            ServiceRequest.window_start >= bindparam("since"),
+            ServiceRequest.window_start < bindparam("until"),
         )
     )
+
+
+# Built once for a list of ids: live matching reads a few responders' work on every match,
+# and building the statement and its cache key cost more than running it (0.38 ms against
+# 0.24 ms per call, measured on 10,000 responders).
+_WORK_OF = _work_statement(bindparam("ids", expanding=True))
+
+
+def work(
+    session: Session, responder_ids: Iterable[str] | Select[Any], since: datetime, until: datetime
+) -> list[Work]:
+    """Counted tasks of these responders whose request's window starts in [since, until).
+
+    ``responder_ids`` may be a query of ids (`serving_ids`): with 10,000 ids as parameters the
+    statement alone took 0.06-0.2 s to render and plan."""
+    params: dict[str, Any] = {"since": since, "until": until}
+    if isinstance(responder_ids, Select):
+        stmt = _work_statement(responder_ids)
+    else:
+        params["ids"] = list(responder_ids)
+        if not params["ids"]:
+            return []
+        stmt = _WORK_OF
     return [
         Work(
             aid,
@@ -275,7 +286,7 @@ def work(
             travel or 0,
         )
         for aid, rid, jid, state, start, duration, travel, quantity, planned in session.execute(
-            stmt
+            stmt, params
         )
     ]
 

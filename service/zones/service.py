@@ -127,7 +127,8 @@ def retag(session: Session, community_id: str, at: datetime) -> schemas.Retagged
 
 def zone_at(session: Session, community_id: str, lon: float, lat: float) -> str | None:
     """The zone a new request or resident at this point belongs to now."""
-    return tagging.locate(tagging.in_force(session, community_id, utcnow()), [lon], [lat])[0]
+    zones = tagging.in_force_around(session, community_id, utcnow(), lon, lat)
+    return tagging.locate(zones, [lon], [lat])[0]
 
 
 def tag(session: Session, row: ServiceRequest | Resident) -> None:

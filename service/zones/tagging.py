@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import shape
 from shapely.validation import explain_validity
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.errors import Unprocessable
@@ -39,6 +39,30 @@ def polygon(geometry: dict[str, Any], field: str = "geometry") -> shapely.Geomet
 def in_force(session: Session, community_id: str, at: datetime) -> list[Zone]:
     stmt = select(Zone).where(Zone.community_id == community_id, Zone.valid_from <= at)
     return [z for z in session.scalars(stmt.order_by(Zone.id)) if z.in_force(at)]
+
+
+# Built once: every new request is tagged with it. The bounding box leaves out, in the
+# database, the zones that cannot hold the point (border included, as `locate` counts it).
+_AROUND = (
+    select(Zone)
+    .where(
+        Zone.community_id == bindparam("community_id"),
+        Zone.valid_from <= bindparam("at"),
+        Zone.min_lon <= bindparam("lon"),
+        Zone.max_lon >= bindparam("lon"),
+        Zone.min_lat <= bindparam("lat"),
+        Zone.max_lat >= bindparam("lat"),
+    )
+    .order_by(Zone.id)
+)
+
+
+def in_force_around(
+    session: Session, community_id: str, at: datetime, lon: float, lat: float
+) -> list[Zone]:
+    """The zones in force at ``at`` whose bounding box holds the point."""
+    params = {"community_id": community_id, "at": at, "lon": lon, "lat": lat}
+    return [z for z in session.scalars(_AROUND, params) if z.in_force(at)]
 
 
 def locate(zones: Sequence[Zone], lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:

@@ -72,6 +72,19 @@ def test_drawing_a_zone_tags_open_requests_inside(client, session, world):
     assert resident.json()["zone_id"] == zone_id
 
 
+def test_a_request_on_the_cordon_line_is_tagged_inside(client, session, world):
+    """A new request exactly on a zone's border, at a corner and on each side, lies in it
+    (its bounding box holds the point, border included)."""
+    setup_category(client, world)
+    zone_id = draw(client, world.a).json()["zone"]["id"]
+    h = 0.001
+    for lon, lat in ((LON - h, LAT - h), (LON + h, LAT + h), (LON + h, LAT), (LON, LAT - h)):
+        point = {"type": "Point", "coordinates": [lon, lat]}
+        assert submit(client, world.a, location=point)["zone_id"] == zone_id, (lon, lat)
+    beyond = {"type": "Point", "coordinates": [LON + h + 1e-6, LAT]}
+    assert submit(client, world.a, location=beyond)["zone_id"] is None
+
+
 def test_the_strictest_overlapping_zone_wins(client, session, world):
     setup_category(client, world)
     wide = draw(client, world.a, status="precaution", geometry=square(0.01)).json()["zone"]

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # reads it. A revocation or scope change made through this process applies at once,
     # one made through another process (another worker, the CLI) within this time.
     key_cache_s: float = Field(default=5.0, ge=0)
+    # A service category read this long ago gives new requests their defaults without being
+    # read again; as for keys, a change made through this process applies at once, one made
+    # through another within this time; 0: read on every request.
+    catalogue_cache_s: float = Field(default=5.0, ge=0)
     # API requests handled at once by this process (at most the connections less those kept
     # for background work); the others wait at the door (service.limits.Admission). Handlers
     # are mostly Python holding the GIL: beyond a few per core, more at once only take turns

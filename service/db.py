@@ -1,7 +1,8 @@
 """Engine, sessions and the one place where a request's transaction is opened and committed."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -77,13 +78,20 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=True)
 
 
+# The forget functions of the caches of database rows (see forget_on_commit).
+_row_caches: list[Callable[[], None]] = []
+
+
 def reset() -> None:
-    """Forget the engine and settings (tests and the CLI point the app at another database)."""
+    """Forget the engine and settings, and every cache of rows read through them (tests and
+    the CLI point the app at another database)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
     get_settings.cache_clear()
+    for forget in _row_caches:
+        forget()
 
 
 def get_session() -> Iterator[Session]:
@@ -100,3 +108,31 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def forget_on_commit(tables: frozenset[str], forget: Callable[[], None]) -> None:
+    """Call ``forget`` after every commit of this process that wrote (through the ORM) a row
+    of one of ``tables``: for caches of such rows, which then hold nothing older than the
+    last change made here (other processes' changes wait for the cache's own time limit).
+    ``reset`` calls it too."""
+    mark = object()  # this cache's flag in session.info
+    _row_caches.append(forget)
+
+    @event.listens_for(Session, "after_flush")
+    def _note(session: Session, _context: Any) -> None:
+        if mark in session.info:
+            return
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            if getattr(obj, "__tablename__", None) in tables:
+                session.info[mark] = True
+                return
+
+    @event.listens_for(Session, "after_commit")
+    def _forget(session: Session) -> None:
+        if session.info.pop(mark, False):
+            forget()
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _reset(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:  # committed (and handled above) or rolled back
+            session.info.pop(mark, None)

@@ -9,17 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.auth.models import ApiKey
 from service.config import get_settings
-from service.db import get_session
+from service.db import forget_on_commit, get_session
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.places.models import Community, Grid
 from service.types import utcnow
@@ -161,24 +161,7 @@ def authenticate(session: Session, presented: str | None) -> Principal:
     return principal
 
 
-@event.listens_for(Session, "after_flush")
-def _note_scope_change(session: Session, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__tablename__", None) in _SCOPE_TABLES:
-            session.info["key_scope_changed"] = True
-            return
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_on_scope_change(session: Session) -> None:
-    if session.info.pop("key_scope_changed", False):
-        forget_checked_keys()
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _reset_scope_change(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # committed (and handled above) or rolled back
-        session.info.pop("key_scope_changed", None)
+forget_on_commit(_SCOPE_TABLES, forget_checked_keys)
 
 
 _header = APIKeyHeader(name=KEY_HEADER, auto_error=False, description="Wushe API key")

@@ -1,6 +1,11 @@
 """Rules for the service catalogue: everyone reads it, only an admin changes it."""
 
+import json
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -8,6 +13,8 @@ from service.auth.principal import Principal, Role
 from service.catalogue import repository as repo
 from service.catalogue import schemas
 from service.catalogue.models import ServiceCategory
+from service.config import get_settings
+from service.db import forget_on_commit
 from service.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
@@ -26,6 +33,62 @@ def require_category(session: Session, code: str, field: str) -> ServiceCategory
     if category is None or not category.active:
         raise _unknown(code, field)
     return category
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a new request takes from its category unless it says otherwise: a snapshot, safe
+    to share between threads (the lists are handed out as fresh copies)."""
+
+    code: str
+    default_duration_min: int
+    min_licence: str
+    qualifications: tuple[str, ...]
+    team_json: str
+
+    @property
+    def required_qualifications(self) -> list[str]:
+        return list(self.qualifications)
+
+    @property
+    def default_team(self) -> list[Any]:
+        return list(json.loads(self.team_json))
+
+
+# Active categories' defaults by code, with the time.monotonic() after which they are read
+# again. Every request filed reads its category: from here, no query.
+_defaults: dict[str, tuple[Defaults, float]] = {}
+_defaults_lock = threading.Lock()
+_clock = time.monotonic
+
+
+def forget_defaults() -> None:
+    with _defaults_lock:
+        _defaults.clear()
+
+
+forget_on_commit(frozenset({ServiceCategory.__tablename__}), forget_defaults)
+
+
+def category_defaults(session: Session, code: str, field: str) -> Defaults:
+    """require_category for filing a request, answered from memory for up to
+    ``catalogue_cache_s`` after the category was read."""
+    hit = _defaults.get(code)
+    if hit is not None and hit[1] > _clock():
+        return hit[0]
+    category = require_category(session, code, field)
+    found = Defaults(
+        code=category.code,
+        default_duration_min=category.default_duration_min,
+        min_licence=category.min_licence,
+        qualifications=tuple(category.required_qualifications or ()),
+        team_json=json.dumps(category.default_team or []),
+    )
+    ttl = get_settings().catalogue_cache_s
+    if ttl > 0:
+        with _defaults_lock:
+            _defaults[code] = (found, _clock() + ttl)
+    return found
 
 
 def require_categories(session: Session, codes: Sequence[str], field: str) -> list[ServiceCategory]:

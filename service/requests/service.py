@@ -131,7 +131,7 @@ def create_request(
     resident = _resident(session, principal, data.resident_id, community_id)
     from service.catalogue import service as catalogue
 
-    category = catalogue.require_category(session, data.category_code, "category_code")
+    category = catalogue.category_defaults(session, data.category_code, "category_code")
     lon, lat = _location(data, resident)
     _check_window(data.window_start, data.window_end)
     source = source or _source(principal, data)
@@ -151,10 +151,10 @@ def create_request(
         required_qualifications=list(
             data.required_qualifications
             if data.required_qualifications is not None
-            else category.required_qualifications or []
+            else category.required_qualifications
         ),
         min_licence=data.min_licence or category.min_licence,
-        team=dump_json(data.team) if data.team is not None else list(category.default_team or []),
+        team=dump_json(data.team) if data.team is not None else category.default_team,
         max_distance_m=data.max_distance_m,
         description=data.description,
         source=source,

@@ -9,8 +9,19 @@ from service.requests.models import ServiceRequest
 from tests.service.conftest import headers
 from tests.service.dispatch.helpers import auto_dispatch, move, setup_category, submit, volunteer
 
-# Monday 2026-11-23, 10:00 in Shanghai.
-MONDAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def _next_monday() -> datetime:
+    """The coming Monday (1-7 days ahead), 10:00 in Shanghai: windows there have not passed,
+    whatever day the tests run (a fixed date became the past, and live matching refuses
+    windows that have ended)."""
+    today = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=7 - today.weekday())
+
+
+MONDAY = _next_monday()
+TUESDAY = (MONDAY + timedelta(days=1)).date().isoformat()
+LOCAL_MIDNIGHT = f"{MONDAY.date().isoformat()}T00:00:00+08:00"
 
 
 def _window(start: datetime) -> dict[str, str]:
@@ -32,7 +43,7 @@ def test_shifts_follow_the_weekday_and_exceptions(client, session, world):
             {"weekday": 0, "start": "08:00", "end": "12:00"},
             {"weekday": 1, "start": "14:00", "end": "18:00"},
         ],
-        shift_exceptions=[{"date": "2026-11-24", "available": False}],
+        shift_exceptions=[{"date": TUESDAY, "available": False}],
     )
     body = {"category_code": "errand", **_window(MONDAY), "community_id": world.a.community_id}
     body["window_end"] = (MONDAY + timedelta(days=1, hours=4)).isoformat()
@@ -41,7 +52,7 @@ def test_shifts_follow_the_weekday_and_exceptions(client, session, world):
     problem, ctx = adapter.build_problem(
         session, [world.a.community_id], [created["id"]], now=MONDAY - timedelta(days=1)
     )
-    assert ctx.origin.isoformat() == "2026-11-23T00:00:00+08:00"
+    assert ctx.origin.isoformat() == LOCAL_MIDNIGHT
     [r] = problem.responders
     assert r.id == responder["id"]
     assert r.shifts == ((480, 720),)  # Tuesday's shift is cancelled by the exception
@@ -64,7 +75,7 @@ def test_weekly_shifts_without_exceptions_cover_each_day(client, session, world)
         ],
     )
     problem, ctx = adapter.build_problem(session, [world.a.community_id], [], now=MONDAY, days=8)
-    assert ctx.origin.isoformat() == "2026-11-23T00:00:00+08:00"
+    assert ctx.origin.isoformat() == LOCAL_MIDNIGHT
     [r] = problem.responders
     day = 1440
     assert r.shifts == ((480, 720), (day + 840, day + 1080), (7 * day + 480, 7 * day + 720))

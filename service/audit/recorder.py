@@ -7,6 +7,7 @@ system (CLI, background jobs).
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
@@ -27,8 +28,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _columns(obj: Entity) -> list[str]:
-    return [attr.key for attr in inspect(obj).mapper.column_attrs]
+@cache
+def _column_keys(cls: type) -> tuple[str, ...]:
+    return tuple(attr.key for attr in inspect(cls).column_attrs)
+
+
+def _columns(obj: Entity) -> tuple[str, ...]:
+    return _column_keys(type(obj))
 
 
 def _value(obj: Entity, key: str, value: Any) -> Any:
@@ -43,8 +49,11 @@ def _changes(obj: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
+    # Only attributes set since the last flush keep their old value in committed_state; the
+    # others have no history to read (a request's move to offered changes 2 of 28 columns).
+    touched = state.committed_state
     for key in _columns(obj):
-        if key == "updated_at":
+        if key == "updated_at" or key not in touched:
             continue
         history = state.attrs[key].history
         if not history.has_changes():

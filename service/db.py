@@ -1,9 +1,11 @@
 """Engine, sessions and the one place where a request's transaction is opened and committed."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -94,15 +96,31 @@ def reset() -> None:
         forget()
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """FastAPI dependency: one transaction per request, committed only if the handler succeeds.
 
-    Services only flush; nothing else commits.
-    """
+    Services only flush; nothing else commits. Opening a session touches nothing, so it is
+    done here on the event loop; the end (commit or rollback, then close) takes a worker
+    thread of its own, as FastAPI gives a sync dependency's exit: this request may hold row
+    locks that the request threads are waiting on. Shielded, so a client that goes away
+    cannot leave the connection in a transaction."""
     session = get_sessionmaker()()
     try:
         yield session
-        session.commit()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end, session, False, limiter=anyio.CapacityLimiter(1))
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_end, session, True, limiter=anyio.CapacityLimiter(1))
+
+
+def _end(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

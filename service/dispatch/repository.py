@@ -133,34 +133,29 @@ _TERM_COLUMNS = tuple(
 )
 _links = ResponderCommunity.__table__
 # Built once: the statements differ only in their parameters, so neither construction nor
-# the compiled-cache key is paid per match. A row per responder and community it serves
-# (the terms repeated), so one statement brings both; only the responder rows are locked.
+# the compiled-cache key is paid per match.
 _LOCK_TERMS = {
-    skip: select(*_TERM_COLUMNS, _links.c.community_id)
-    .select_from(_responders.outerjoin(_links, _links.c.responder_id == _responders.c.id))
+    skip: select(*_TERM_COLUMNS)
     .where(_responders.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_responders.c.id)
-    .with_for_update(skip_locked=skip, of=_responders)
+    .with_for_update(skip_locked=skip)
     for skip in (False, True)
 }
+_LINKS_OF = select(_links.c.responder_id, _links.c.community_id).where(
+    _links.c.responder_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def lock_responder_terms(
     session: Session, responder_ids: Iterable[str], *, skip_locked: bool = False
 ) -> list[ResponderTerms]:
     """lock_responders for live matching: the same locks in the same order, but the rows come
-    back as ResponderTerms, with their communities, from one plain statement."""
+    back as ResponderTerms, with their communities, from two plain statements."""
     ids = sorted(set(responder_ids))
     if not ids:
         return []
-    found: dict[str, ResponderTerms] = {}
-    for *terms, community_id in session.execute(_LOCK_TERMS[skip_locked], {"ids": ids}):
-        responder = found.get(terms[0])
-        if responder is None:
-            responder = found[terms[0]] = _terms(terms)
-        if community_id is not None:
-            responder.community_ids.append(community_id)
-    return list(found.values())
+    rows = session.execute(_LOCK_TERMS[skip_locked], {"ids": ids})
+    return _with_communities(session, rows, _LINKS_OF, {"ids": ids})
 
 
 def serving_terms(

@@ -37,6 +37,7 @@ def _change_elsewhere(code: str, minutes: int) -> None:
 
 
 def test_a_category_read_once_gives_the_next_requests_their_defaults(client, world):
+    """The second request takes every default from memory, without reading the category."""
     make_category(client, world, default_duration_min=45)
     first, reads = _file(client, world)
     assert (first["duration_min"], reads) == (45, 1)
@@ -47,6 +48,7 @@ def test_a_category_read_once_gives_the_next_requests_their_defaults(client, wor
 
 
 def test_a_category_changed_here_applies_to_the_next_request(client, world):
+    """A change committed through this process empties the cache: deactivation refuses at once."""
     make_category(client, world, default_duration_min=45)
     _file(client, world)
     changed = client.patch(
@@ -69,6 +71,7 @@ def test_a_category_changed_here_applies_to_the_next_request(client, world):
 def test_a_category_changed_elsewhere_applies_once_catalogue_cache_s_passed(
     client, world, monkeypatch
 ):
+    """Another process's change is seen when the remembered defaults' time runs out."""
     make_category(client, world, default_duration_min=45)
     _file(client, world)
     _change_elsewhere("medicine", 70)
@@ -81,6 +84,7 @@ def test_a_category_changed_elsewhere_applies_once_catalogue_cache_s_passed(
 
 
 def test_with_catalogue_cache_s_zero_every_request_reads_its_category(client, world, monkeypatch):
+    """catalogue_cache_s = 0 turns the cache off: a change anywhere applies at once."""
     monkeypatch.setenv("WUSHE_CATALOGUE_CACHE_S", "0")
     get_settings.cache_clear()
     try:

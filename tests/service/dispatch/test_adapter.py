@@ -10,7 +10,6 @@ from tests.service.conftest import headers
 from tests.service.dispatch.helpers import auto_dispatch, move, setup_category, submit, volunteer
 
 
-
 def _next_monday() -> datetime:
     """The coming Monday (1-7 days ahead), 10:00 in Shanghai: windows there have not passed,
     whatever day the tests run (a fixed date became the past, and live matching refuses

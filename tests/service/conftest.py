@@ -1,16 +1,17 @@
 """A running app on a fresh database, and a small two-community world with keys per role."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from service.auth.models import ApiKey
 from service.auth.principal import Role, generate_key, hash_key
-from service.db import get_sessionmaker
+from service.db import get_engine, get_sessionmaker
 from service.models import metadata
 from service.places.models import Community, District, Grid, Street
 
@@ -48,6 +49,22 @@ def add_key(session: Session, role: Role, **scope: object) -> str:
 
 def headers(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
+
+
+@contextmanager
+def selects_from(table: str) -> Iterator[list[str]]:
+    """The SELECT statements on ``table`` the app sends while the block runs."""
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            reads.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        yield reads
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", count)
 
 
 @dataclass

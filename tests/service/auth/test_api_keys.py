@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from service.auth.models import ApiKey
 from service.auth.principal import Role
-from tests.service.conftest import add_key, headers
+from tests.service.conftest import add_key, headers, selects_from
 
 
 def test_missing_key_is_401(client, world):
@@ -97,21 +97,8 @@ def test_grid_app_cannot_manage_keys(client, world):
 
 def _api_key_reads(client, key: str, path: str = "/v1/communities") -> tuple[int, int]:
     """(status, SELECTs on api_key) of one request."""
-    from sqlalchemy import event
-
-    from service.db import get_engine
-
-    reads = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM api_key" in statement:
-            reads.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", count)
-    try:
+    with selects_from("api_key") as reads:
         status = client.get(path, headers=headers(key)).status_code
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", count)
     return status, len(reads)
 
 

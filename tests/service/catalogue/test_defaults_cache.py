@@ -1,28 +1,19 @@
 """A request's category defaults come from memory for catalogue_cache_s after a read."""
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from service.catalogue import service as catalogue
 from service.catalogue.models import ServiceCategory
 from service.config import get_settings
 from service.db import get_engine
-from tests.service.conftest import headers
+from tests.service.conftest import headers, selects_from
 from tests.service.requests.factory import make_category, make_request, request_body
 
 
 def _file(client, world) -> tuple[dict, int]:
     """(the stored request, SELECTs on service_category) of one POST /v1/requests."""
-    reads = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM service_category" in statement:
-            reads.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", count)
-    try:
+    with selects_from("service_category") as reads:
         stored = make_request(client, world.a.dispatcher, request_body(world.a))
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", count)
     return stored, len(reads)
 
 

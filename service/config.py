@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # A pooled connection idle this long is pinged before use; one in steady use is not.
+    db_ping_idle_s: float = Field(default=1.0, ge=0)
     # A batch run over a whole scope plans at most this many pending requests (413 beyond).
     runs_max_requests: int = Field(default=10_000, ge=1)
     # City scale (service.runs.split): independent parts of a run are packed together while

@@ -1,5 +1,6 @@
 """Engine, sessions and the one place where a request's transaction is opened and committed."""
 
+import time
 from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from service.config import get_settings
@@ -62,12 +64,34 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # SQL parameters carry names, phones and addresses: keep them out of errors and logs.
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        hide_parameters=True,
-        **pool,  # type: ignore[arg-type]
-    )
+    engine = create_engine(url, hide_parameters=True, **pool)  # type: ignore[arg-type]
+    _ping_when_idle(engine, settings.db_ping_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection before handing it out only if it sat idle ``idle_s`` or more.
+
+    A connection that was idle may have been dropped meanwhile (a database restart, an idle
+    timeout): the ping finds out and the pool connects afresh. One handed back a moment ago
+    is not pinged: under load that would be a round trip per request for nothing. Should it
+    have died all the same, its first statement fails (503, retried by the client) and the
+    pool then drops every connection older than the failure."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out a fresh one.
+            raise DisconnectionError(f"pooled connection dead after idling: {exc}") from exc
 
 
 @lru_cache

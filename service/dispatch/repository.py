@@ -132,30 +132,40 @@ _TERM_COLUMNS = tuple(
     for i, name in enumerate(_TERMS)
 )
 _links = ResponderCommunity.__table__
+# A responder's communities, comma-joined (ids hold no comma), as one column of its own row.
+_COMMUNITIES_OF = (
+    select(func.aggregate_strings(_links.c.community_id, ","))
+    .where(_links.c.responder_id == _responders.c.id)
+    .scalar_subquery()
+    .label("community_ids")
+)
 # Built once: the statements differ only in their parameters, so neither construction nor
-# the compiled-cache key is paid per match.
+# the compiled-cache key is paid per match. The communities come in the same statement (a
+# subquery per locked row, a handful of rows), not in a second round trip; the lock is
+# still on responder rows only.
 _LOCK_TERMS = {
-    skip: select(*_TERM_COLUMNS)
+    skip: select(*_TERM_COLUMNS, _COMMUNITIES_OF)
     .where(_responders.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(_responders.c.id)
     .with_for_update(skip_locked=skip)
     for skip in (False, True)
 }
-_LINKS_OF = select(_links.c.responder_id, _links.c.community_id).where(
-    _links.c.responder_id.in_(bindparam("ids", expanding=True))
-)
 
 
 def lock_responder_terms(
     session: Session, responder_ids: Iterable[str], *, skip_locked: bool = False
 ) -> list[ResponderTerms]:
     """lock_responders for live matching: the same locks in the same order, but the rows come
-    back as ResponderTerms, with their communities, from two plain statements."""
+    back as ResponderTerms, with their communities, from one plain statement."""
     ids = sorted(set(responder_ids))
     if not ids:
         return []
-    rows = session.execute(_LOCK_TERMS[skip_locked], {"ids": ids})
-    return _with_communities(session, rows, _LINKS_OF, {"ids": ids})
+    found = []
+    for row in session.execute(_LOCK_TERMS[skip_locked], {"ids": ids}):
+        terms = _terms(row[:-1])
+        terms.community_ids = row[-1].split(",") if row[-1] else []
+        found.append(terms)
+    return found
 
 
 def serving_terms(
@@ -179,13 +189,11 @@ def serving_ids(community_ids: Iterable[str]) -> Select[Any]:
     return select(_links.c.responder_id).where(_links.c.community_id.in_(list(community_ids)))
 
 
-def _with_communities(
-    session: Session, rows: Iterable[Any], links: Any, params: dict[str, Any] | None = None
-) -> list[ResponderTerms]:
+def _with_communities(session: Session, rows: Iterable[Any], links: Any) -> list[ResponderTerms]:
     """The rows as ResponderTerms, each with the communities ``links`` gives it."""
     found = [_terms(row) for row in rows]
     by_id = {r.id: r for r in found}
-    for responder_id, community_id in session.execute(links, params or {}):
+    for responder_id, community_id in session.execute(links):
         if responder_id in by_id:
             by_id[responder_id].community_ids.append(community_id)
     return found

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # them off and call service.background.tick directly.
     background: bool = True
     background_interval_s: float = Field(default=5.0, gt=0)
+    # Objects that live as long as the process (the app, once started; each warm state, once
+    # built) are moved out of the garbage collector's way (gc.freeze), so its full passes
+    # walk only what requests left behind. Tests, which start hundreds of apps in one
+    # process, turn it off.
+    gc_freeze: bool = True
     # When set, GET /metrics needs "Authorization: Bearer <token>".
     metrics_token: str | None = None
     # How long a responder has to accept or decline an offer before it times out.

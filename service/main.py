@@ -1,5 +1,6 @@
 """The FastAPI application: routers, problem details, and liveness/readiness probes."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,6 +58,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = request_slots()
     # The background rounds (offer timeouts, expiry) and local batch runs resumed after a restart.
     async with background.lifespan(app), runs_jobs.lifespan(app):
+        if get_settings().gc_freeze:
+            # Started: what is alive now (modules, the app, its routes and models) lives as
+            # long as the process. Out of the collector's way, a full pass of a worker fell
+            # from 140-170 ms, every thread stopped, to 20-35 ms. Collected first, so no
+            # garbage is frozen with it.
+            gc.collect()
+            gc.freeze()
         yield
 
 

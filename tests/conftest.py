@@ -21,6 +21,8 @@ PG_ADMIN_URL = os.environ.get(
 os.environ.setdefault("WUSHE_ENVIRONMENT", "test")
 # Tests drive the background loop by calling tick() themselves.
 os.environ.setdefault("WUSHE_BACKGROUND", "false")
+# Hundreds of apps start in one test process: freezing each one's objects would keep them all.
+os.environ.setdefault("WUSHE_GC_FREEZE", "false")
 
 
 def _pg_url(name: str) -> str:

@@ -195,13 +195,21 @@ def _build(session: Session, community_id: str, origin: datetime) -> DayState:
 
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """The garbage collector's cycle search off for a while (reference counting still frees).
+    """The garbage collector's cycle search off for a while (reference counting still frees),
+    and what was built then frozen (``gc_freeze``).
 
     A build holds ~100,000 short-lived rows, lists and tuples at once; kept alive across
     many young collections they were promoted and set off one or two full collections per
     build, each walking every object of the process with all threads stopped (0.1-0.4 s of a
     0.6-0.8 s build at 10,000 responders). Of concurrent builds only one turns it
-    back on (the one that found it on), so it is never left off."""
+    back on (the one that found it on), so it is never left off.
+
+    The state then lives until it is rebuilt, and the collector would walk it again on every
+    pass: frozen, a worker's full pass under load took 8-10 ms instead of 20-35, and a young
+    one 1.5-2 ms instead of 13-26. A build leaves no cyclic garbage behind (a full collection
+    after three rebuilds at 10,000 responders found none), so a replaced state is still freed
+    by reference counting. What the freeze also catches from requests in flight at that moment
+    stays unless freed the same way: a few sessions' worth per build."""
     was_on = gc.isenabled()
     gc.disable()
     try:
@@ -209,6 +217,8 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+            if get_settings().gc_freeze:
+                gc.freeze()
 
 
 def _read(session: Session, community_id: str, origin: datetime) -> DayState:

@@ -365,6 +365,33 @@ def test_a_build_runs_without_the_cycle_collector_and_turns_it_back_on(client, s
     session.rollback()
 
 
+def test_a_built_state_is_frozen_out_of_the_collectors_way(
+    client, session, auto, monkeypatch
+):
+    """With gc_freeze, the objects of a state just built are in the permanent generation
+    (full collections no longer walk them); without it, nothing is frozen."""
+    volunteer(client, session, auto, auto.a)
+    created = submit(client, auto.a)
+    origin = adapter.planning_origin(datetime.fromisoformat(created["window_start"]))
+    gc.unfreeze()
+    try:
+        warm.day_state(session, auto.a.community_id, origin).stale = True
+        warm.day_state(session, auto.a.community_id, origin)
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setenv("WUSHE_GC_FREEZE", "true")
+        get_settings.cache_clear()
+        warm.day_state(session, auto.a.community_id, origin).stale = True
+        day = warm.day_state(session, auto.a.community_id, origin)
+        assert gc.get_freeze_count() > 0
+        # Frozen objects are no longer in the collector's generations.
+        assert not any(obj is day.signatures for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()
+        monkeypatch.delenv("WUSHE_GC_FREEZE")
+        get_settings.cache_clear()
+    session.rollback()
+
+
 def _warm_day(session, auto, created: dict) -> warm.DayState:
     origin = adapter.planning_origin(datetime.fromisoformat(created["window_start"]))
     return warm.day_state(session, auto.a.community_id, origin)

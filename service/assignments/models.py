@@ -1,11 +1,15 @@
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base
 from service.models_base import Entity
 from service.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from service.requests.models import ServiceRequest
 
 ASSIGNMENT_STATES = (
     "offered",
@@ -39,6 +43,9 @@ class Assignment(Entity, Base):
     )
 
     request_id: Mapped[str] = mapped_column(ForeignKey("service_request.id"), index=True)
+    # Never loaded or set (reading it raises): it is here so that a flush inserts a request
+    # before its assignments, which lets a new request and its first offer go in one flush.
+    request: Mapped["ServiceRequest"] = relationship(lazy="raise")
     responder_id: Mapped[str] = mapped_column(ForeignKey("responder.id"), index=True)
     # Copied from the request so scoping never needs a join.
     community_id: Mapped[str] = mapped_column(ForeignKey("community.id"), index=True)

@@ -74,8 +74,13 @@ def _actor(session: Session) -> tuple[str | None, str]:
     return actor.key_id, actor.role
 
 
-def _row(session: Session, obj: Entity, action: str, before: Any, after: Any) -> dict[str, Any]:
+def _row(
+    session: Session, obj: Entity, action: str, before: Any, after: Any, *, named: bool = True
+) -> dict[str, Any]:
     key_id, role = _actor(session)
+    if named:
+        # A domain verb names only the next entry about this row (see name_action).
+        action = session.info.get("audit_action", {}).pop(obj.id, action)
     return {
         "id": new_id(),
         "at": utcnow(),
@@ -83,19 +88,41 @@ def _row(session: Session, obj: Entity, action: str, before: Any, after: Any) ->
         "actor_role": role,
         "entity_type": type(obj).__tablename__,  # type: ignore[attr-defined]
         "entity_id": obj.id,
-        # A domain verb names only the next entry about this row (see name_action).
-        "action": session.info.get("audit_action", {}).pop(obj.id, action),
+        "action": action,
         "community_id": obj.audit_scope(),
         "before": before,
         "after": after,
     }
 
 
+def _created_then_changed(
+    session: Session, obj: Entity, first: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The entries of a row inserted after changes to it (see ``created``): its creation as it
+    was first, then what changed since, as one update under the row's domain verb, if any.
+    Values the row was created without (None then, such as defaults filled by the insert)
+    are part of the creation."""
+    now = _snapshot(obj)
+    changed = [k for k, v in first.items() if v is not None and v != now[k] and k != "updated_at"]
+    rows = [
+        _row(session, obj, "create", None, {**now, **{k: first[k] for k in changed}}, named=False)
+    ]
+    if changed:
+        before = {k: first[k] for k in changed}
+        rows.append(_row(session, obj, "update", before, {k: now[k] for k in changed}))
+    return rows
+
+
 def _collect(session: Session) -> list[dict[str, Any]]:
     rows = []
+    created = session.info.get("audit_created", {})
     for obj in session.new:
         if isinstance(obj, Entity):
-            rows.append(_row(session, obj, "create", None, _snapshot(obj)))
+            first = created.pop(obj.id, None)
+            if first is not None:
+                rows.extend(_created_then_changed(session, obj, first))
+            else:
+                rows.append(_row(session, obj, "create", None, _snapshot(obj)))
     for obj in session.dirty:
         if isinstance(obj, Entity) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
@@ -140,6 +167,7 @@ def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop("audit_unwritten", None)
         session.info.pop("audit_committing", None)
+        session.info.pop("audit_created", None)
 
 
 def record(session: Session, obj: Entity, action: str, before: Any, after: Any) -> None:
@@ -152,6 +180,14 @@ def write_now(session: Session, obj: Entity, action: str, before: Any, after: An
     """Write an audit entry at once, in the caller's transaction: for reads (a reveal of
     personal data), which flush nothing and so never reach the flush hook."""
     session.connection().execute(insert(AuditEntry), [_row(session, obj, action, before, after)])
+
+
+def created(session: Session, obj: Entity) -> None:
+    """Take the creation entry of the new ``obj`` as it is now, for an insert that comes later
+    in this transaction after further changes (a request offered before it is first flushed):
+    those changes are then entered as an update on top, as if it had been flushed between.
+    ``obj`` needs its id already."""
+    session.info.setdefault("audit_created", {})[obj.id] = _snapshot(obj)
 
 
 def name_action(session: Session, entity_id: str, action: str) -> None:

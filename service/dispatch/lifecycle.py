@@ -78,6 +78,7 @@ def event(
     subject_id: str,
     payload: dict[str, Any],
     responder_id: str | None = None,
+    about: ServiceRequest | None = None,
 ) -> None:
     from service.events.service import record
 
@@ -89,6 +90,7 @@ def event(
         subject_id=subject_id,
         payload=payload,
         responder_id=responder_id,
+        about=about,
     )
 
 

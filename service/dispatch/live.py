@@ -107,12 +107,17 @@ def match(
 ) -> Outcome:
     """Offer the request to the best responder or team that still fits, or say why not.
 
-    ``fresh``: the request was stored in this very transaction, so no one else can see it,
-    lock it or have offered it yet; the re-read under lock is skipped."""
+    ``fresh``: the request was added in this very transaction (and may not be flushed yet),
+    so no one else can see it, lock it or have offered it yet; the re-read under lock is
+    skipped."""
     began = time.perf_counter()
     now = now or utcnow()
     if not fresh:
         request = repo.lock_request(session, request.id)
+    elif request.cost_fen > 0:
+        # A cost is reserved on a fund by a ledger entry that names the request: the request
+        # row goes in first (the ledger entry has no relationship that would order them).
+        session.flush()
     single_writer(session)
     if not fresh and (request.state != "submitted" or repo.live_assignments(session, request.id)):
         return _queued("not_open", f"The request is {request.state}.", None)
@@ -400,4 +405,5 @@ def add_offers(session: Session, request: ServiceRequest, rows: list[Assignment]
                 "note": a.note,
             },
             responder_id=a.responder_id,
+            about=request,
         )

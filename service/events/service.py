@@ -4,7 +4,7 @@ import base64
 import binascii
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic_core import to_jsonable_python
@@ -18,6 +18,9 @@ from service.errors import Unprocessable
 from service.events import repository as repo
 from service.events import schemas
 from service.events.models import Event
+
+if TYPE_CHECKING:
+    from service.requests.models import ServiceRequest
 
 CURSOR_MARK = "e1:"
 POLL_S = 1.0
@@ -35,16 +38,22 @@ def record(
     subject_id: str,
     payload: dict[str, Any],
     responder_id: str | None = None,
+    about: "ServiceRequest | None" = None,
 ) -> None:
     """Add an event in the caller's transaction: it commits or rolls back with the change.
 
-    Not flushed here: the events of one change go out with its next flush, in one insert."""
+    Not flushed here: the events of one change go out with its next flush, in one insert.
+    ``about``: the service request the event concerns, when the caller holds it (its grid is
+    then taken from it, with no lookup; it may not be flushed yet)."""
     plain = to_jsonable_python(payload)
+    grid_id = (
+        about.grid_id if about is not None else _grid_of(session, subject_type, subject_id, plain)
+    )
     session.add(
         Event(
             community_id=community_id,
             responder_id=responder_id,
-            grid_id=_grid_of(session, subject_type, subject_id, plain),
+            grid_id=grid_id,
             kind=kind,
             subject_type=subject_type,
             subject_id=subject_id,

@@ -1,11 +1,14 @@
 """Rules for service requests: who may file them, what they must reference, what they default to."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.audit import recorder as audit
 from service.auth.principal import Principal, Role
 from service.emergency import service as emergency
 from service.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -16,7 +19,7 @@ from service.requests import repository as repo
 from service.requests import schemas
 from service.requests.models import ServiceRequest
 from service.residents.models import Resident
-from service.types import dump_json
+from service.types import dump_json, new_id
 from service.zones import service as zones
 
 # What PATCH may touch, and only while the request is still submitted.
@@ -99,12 +102,14 @@ def _source(principal: Principal, data: schemas.RequestCreate) -> str:
     return data.source or "console"
 
 
-def _flush(session: Session, source: str, external_id: str | None) -> None:
-    """Flush; a request whose source already filed this external id (before, or at this very
-    moment) is refused here, by the unique index, as a 409. Nothing is read beforehand: the
-    refusal ends the transaction, and the import checks its rows itself (intake)."""
+@contextmanager
+def _duplicates_refused(source: str, external_id: str | None) -> Iterator[None]:
+    """A request whose source already filed this external id (before, or at this very moment)
+    is refused, by the unique index, as a 409 when its insert is flushed. Nothing is read
+    beforehand: the refusal ends the transaction, and the import checks its rows itself
+    (intake)."""
     try:
-        session.flush()
+        yield
     except IntegrityError as exc:
         if "external_id" in str(exc.orig):
             raise _duplicate(source, external_id) from None
@@ -136,6 +141,7 @@ def create_request(
     _check_window(data.window_start, data.window_end)
     source = source or _source(principal, data)
     request = ServiceRequest(
+        id=new_id(),
         community_id=community_id,
         grid_id=grid_id,
         resident_id=data.resident_id,
@@ -172,11 +178,20 @@ def create_request(
         community, request, resident.tags if resident else None
     )
     session.add(request)
-    _flush(session, source, data.external_id)
-    from service.dispatch import live
+    outcome = None
+    with _duplicates_refused(source, data.external_id):
+        if match:
+            from service.dispatch import live
 
-    # Matched in the same transaction: the offer commits with the request or not at all.
-    outcome = live.on_created(session, request) if match else None
+            # Matched in the same transaction: the offer commits with the request or not at
+            # all. The request is inserted with its offer, in one flush (the audit trail has
+            # its creation as it is now and the offer on top, as if flushed between), or at
+            # the end if it is queued. Until then no query flushes it: live matching's reads
+            # do not need it in the database.
+            audit.created(session, request)
+            with session.no_autoflush:
+                outcome = live.on_created(session, request)
+        session.flush()
     request.dispatch = outcome.as_dict() if outcome is not None else None
     return request
 

@@ -9,6 +9,11 @@ is measured from that due time, so time spent waiting for one of the bounded cli
 connections counts.  Afterwards the database is checked: no responder beyond a cap (tasks,
 minutes and load per day, tasks per week) and no request in two live assignments.
 
+``--against DIR`` runs another checkout of the service (an older commit in a git worktree,
+say) side by side with this one instead: each on its own database seeded alike, each sent
+every rate at the same moments, so the machine's drift from one minute to the next falls on
+both; the table gives each one's latency and server CPU, and their ratio.
+
 Server-side time per request is read from the service's own Prometheus histograms
 (``wushe_live_match_seconds``: match_one plus writing the offer; ``wushe_solve_seconds``
 kind="live": building the MatchState and match_one alone), so the table says where the time
@@ -310,14 +315,17 @@ def free_port() -> int:
 
 
 def start_server(database_url: str, port: int, log: Any,
-                 workers: int = 1) -> subprocess.Popen[bytes]:
-    # As deployed: the background loop on (offer timeouts, warm-state rebuilds on a thread).
+                 workers: int = 1, code: str | None = None) -> subprocess.Popen[bytes]:
+    """The API as deployed: the background loop on (offer timeouts, warm-state rebuilds on a
+    thread). ``code``: a checkout of the service to run instead of this one."""
     env = {**os.environ, "DATABASE_URL": database_url, "WUSHE_BACKGROUND": "true"}
     env.pop("WUSHE_METRICS_TOKEN", None)
+    if code is not None:
+        env["PYTHONPATH"] = code
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--workers", str(workers)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env, cwd=code, stdout=log, stderr=subprocess.STDOUT,
     )
 
 
@@ -675,6 +683,99 @@ def _cpu_cells(r: RateResult) -> str:
     return "".join(f"| {1000 * r.cpu[k] / r.ok:.1f} " for k in ("server", "client", "database"))
 
 
+@dataclass
+class Side:
+    """One of the two servers of a side-by-side run."""
+
+    label: str
+    code: str | None
+    name: str = ""
+    world: World | None = None
+    server: subprocess.Popen[bytes] | None = None
+    base: str = ""
+    log: Any = None
+
+
+def compare(args: argparse.Namespace, rates: list[int]) -> int:
+    """``--against DIR``: this checkout's server and one run from DIR (another checkout of the
+    service, importable with this environment), side by side. Each has its own database,
+    seeded alike, and gets the same schedule at the same moments, so the machine's drift from
+    minute to minute (as large as the changes measured) falls on both. The database's CPU
+    cannot be told apart and is given for both together."""
+    from service.migrate import upgrade
+
+    sides = [Side("this checkout", None), Side(f"against {args.against}", args.against)]
+    try:
+        for side in sides:
+            side.name = create_database()
+            url = f"postgresql://postgres@127.0.0.1:5432/{side.name}"
+            upgrade(url)
+            side.world = seed(url, args.responders, args.seed)
+            port = free_port()
+            side.base = f"http://127.0.0.1:{port}"
+            side.log = tempfile.NamedTemporaryFile(prefix="wushe_load_server_", suffix=".log")
+            side.server = start_server(url, port, side.log, args.workers, side.code)
+        for side in sides:
+            assert side.server is not None and side.world is not None
+            wait_ready(side.base, side.server)
+            asyncio.run(run_rate(side.base, side.world, 10, WARMUP / 10,
+                                 random.Random(args.seed), 10_000_000))
+        rows = []
+        for k, rate in enumerate(rates):
+            for side in sides:
+                quiesce(side.base)
+            before = [cpu_snapshot(side.server.pid) for side in sides]  # type: ignore[union-attr]
+
+            async def both(rate: int = rate, k: int = k) -> list[RateResult]:
+                return list(await asyncio.gather(*(
+                    run_rate(side.base, side.world, rate, args.seconds,  # type: ignore[arg-type]
+                             random.Random(args.seed + k), k * 1_000_000)
+                    for side in sides)))
+
+            results = asyncio.run(both())
+            for side in sides:
+                quiesce(side.base)
+            after = [cpu_snapshot(side.server.pid) for side in sides]  # type: ignore[union-attr]
+            database = after[0]["database"] - before[0]["database"]
+            for side, result, b, a in zip(sides, results, before, after, strict=True):
+                result.cpu = _cpu_delta(b, a)
+                result.caps_exceeded, result.double_assigned, _ = check_invariants(
+                    f"postgresql://postgres@127.0.0.1:5432/{side.name}")
+            answered = sum(r.ok for r in results)
+            rows.append((rate, results, 1000 * database / answered if answered else math.nan))
+        print(compare_table(sides, rows))
+        return 0 if not any(r.caps_exceeded or r.double_assigned
+                            for _, results, _ in rows for r in results) else 1
+    finally:
+        for side in sides:
+            if side.server is not None:
+                stop_server(side.server)
+            if side.log is not None:
+                side.log.close()
+            if side.name:
+                drop_database(side.name)
+
+
+def compare_table(sides: list[Side], rows: list[tuple[int, list[RateResult], float]]) -> str:
+    lines = [
+        "| req/s to each | server | achieved req/s | p50 ms | p95 ms | p99 ms | errors "
+        "| caps exceeded | double assignments | server CPU ms/request | database CPU ms/request "
+        "(both) | server CPU: this / against |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rate, results, database in rows:
+        cpu = [1000 * r.cpu["server"] / r.ok if r.ok else math.nan for r in results]
+        for side, r, c in zip(sides, results, cpu, strict=True):
+            lat = r.latencies_ms
+            lines.append(
+                f"| {rate} | {side.label} | {r.ok / r.elapsed_s:.1f} | {percentile(lat, 50):.0f} "
+                f"| {percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | {r.errors} "
+                f"| {r.caps_exceeded} | {r.double_assigned} | {c:.2f} | {database:.2f} "
+                f"| {cpu[0] / cpu[1]:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="50,100,200")
@@ -684,10 +785,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="uvicorn worker processes; with more than one, the server-side "
                              "columns come from whichever worker answered the scrape")
+    parser.add_argument("--against", metavar="DIR",
+                        help="another checkout of the service: run it side by side with this "
+                             "one, each sent every rate at the same time (the machine carries "
+                             "twice the rate)")
     args = parser.parse_args(argv)
     rates = [int(x) for x in args.rates.split(",") if x.strip()]
     if not rates or min(rates) <= 0 or max(rates) > 2_000 or not 0 < args.seconds <= 120:
         parser.error("rates must be 1..2000 requests/s and seconds 0..120")
+    if args.against is not None:
+        if not os.path.isfile(os.path.join(args.against, "service", "main.py")):
+            parser.error(f"--against {args.against}: no service/main.py there")
+        return compare(args, rates)
 
     from service.migrate import upgrade
 

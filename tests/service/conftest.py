@@ -1,7 +1,7 @@
 """A running app on a fresh database, and a small two-community world with keys per role."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -52,19 +52,26 @@ def headers(key: str) -> dict[str, str]:
 
 
 @contextmanager
-def selects_from(table: str) -> Iterator[list[str]]:
-    """The SELECT statements on ``table`` the app sends while the block runs."""
-    reads: list[str] = []
+def statements_sent(keep: Callable[[str], bool] = lambda _statement: True) -> Iterator[list[str]]:
+    """The statements the app sends while the block runs (those ``keep`` accepts)."""
+    sent: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
-            reads.append(statement)
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if keep(statement):
+            sent.append(statement)
 
-    event.listen(get_engine(), "before_cursor_execute", count)
+    event.listen(get_engine(), "before_cursor_execute", note)
     try:
-        yield reads
+        yield sent
     finally:
-        event.remove(get_engine(), "before_cursor_execute", count)
+        event.remove(get_engine(), "before_cursor_execute", note)
+
+
+def selects_from(table: str) -> AbstractContextManager[list[str]]:
+    """The SELECT statements on ``table`` the app sends while the block runs."""
+    return statements_sent(
+        lambda s: s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s
+    )
 
 
 @dataclass

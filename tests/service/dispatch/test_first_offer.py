@@ -1,16 +1,12 @@
 """A new request and its first offer are inserted together; the trail reads as if flushed apart."""
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from service.audit.models import AuditEntry
-from service.db import get_engine
 from service.events.models import Event
-from tests.service.conftest import headers, table_counts
+from tests.service.conftest import headers, statements_sent, table_counts
 from tests.service.dispatch.helpers import (
     CATEGORY,
-    auto_dispatch,
-    setup_category,
     submit,
     volunteer,
     window,
@@ -18,27 +14,12 @@ from tests.service.dispatch.helpers import (
 from tests.service.requests.factory import POINT
 
 
-@pytest.fixture
-def auto(client, session, world):
-    auto_dispatch(session, world.a)
-    setup_category(client, world)
-    return world
-
-
 def _writes_during(call):  # type: ignore[no-untyped-def]
-    """The INSERT and UPDATE statements the app sends while ``call`` runs, and its result."""
-    writes: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        head = statement.lstrip().split("(")[0].split(" SET ")[0]
-        if head.startswith(("INSERT", "UPDATE")):
-            writes.append(" ".join(head.split()[:3]))
-
-    event.listen(get_engine(), "before_cursor_execute", note)
-    try:
-        return writes, call()
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", note)
+    """The INSERT and UPDATE statements the app sends while ``call`` runs (their first three
+    words), and its result."""
+    with statements_sent(lambda s: s.lstrip().startswith(("INSERT", "UPDATE"))) as sent:
+        result = call()
+    return [" ".join(s.split("(")[0].split(" SET ")[0].split()[:3]) for s in sent], result
 
 
 def test_an_offered_request_is_inserted_once_in_its_final_state(client, session, auto):

@@ -7,19 +7,10 @@ from service.audit.models import AuditEntry
 from service.responders.models import Responder
 from tests.service.conftest import headers, table_counts
 from tests.service.dispatch.helpers import (
-    auto_dispatch,
     move,
-    setup_category,
     submit,
     volunteer,
 )
-
-
-@pytest.fixture
-def auto(client, session, world):
-    auto_dispatch(session, world.a)
-    setup_category(client, world)
-    return world
 
 
 def _get(client, key, request_id):

@@ -1,6 +1,5 @@
 """Live matching on POST /v1/requests: offered to the best fit, or queued with the reason."""
 
-import pytest
 from sqlalchemy import func, select
 
 from service.assignments.models import Assignment
@@ -8,20 +7,12 @@ from tests.service.conftest import headers
 from tests.service.dispatch.helpers import (
     CATEGORY,
     POINT,
-    auto_dispatch,
     setup_category,
     submit,
     volunteer,
     window,
 )
 from tests.service.requests.factory import make_responder
-
-
-@pytest.fixture
-def auto(client, session, world):
-    auto_dispatch(session, world.a)
-    setup_category(client, world)
-    return world
 
 
 def _fund(client, world, amount_fen: int, **fields) -> dict:

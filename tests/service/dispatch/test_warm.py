@@ -22,20 +22,12 @@ from tests.service.conftest import headers
 from tests.service.dispatch.helpers import (
     auto_dispatch,
     move,
-    setup_category,
     submit,
     volunteer,
     window,
 )
 
 FAR = {"type": "Point", "coordinates": [121.045, 30.71]}
-
-
-@pytest.fixture
-def auto(client, session, world):
-    auto_dispatch(session, world.a)
-    setup_category(client, world)
-    return world
 
 
 def _offered_to(created: dict) -> str:

@@ -86,14 +86,12 @@ def _near_pairs(ix: Index, reqs: np.ndarray, among: np.ndarray | None = None
     requests' tree once (sparse_distance_matrix hands back arrays, not Python lists), so the
     work follows the pairs found, not requests x responders, and temporary memory stays at
     one group's pairs."""
-    problem = ix.problem
     nj = len(ix.j_lon)
     empty = np.zeros(0, dtype=np.int64)
     if nj == 0 or len(reqs) == 0:
         return empty, empty, empty
     r_tree = cKDTree(geo.to_sphere(ix.r_lon[reqs], ix.r_lat[reqs]))
-    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-                      for r in problem.requests], dtype=np.int64)
+    limit = _limits(ix)
     points = geo.to_sphere(ix.j_lon, ix.j_lat)
     by_radius = np.argsort(ix.j_radius, kind="stable")
     if among is not None:
@@ -229,8 +227,14 @@ def _all_classes(ix: Index) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def _limits(ix: Index) -> np.ndarray:
-    return np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-                     for r in ix.problem.requests], dtype=np.int64)
+    """Per request, its own distance limit in metres (BIG_M if none); built once per
+    problem (cached like request_arrays): pricing reads it every pass."""
+    cached = ix.masks.get("limits")
+    if cached is None or cached[0] is not ix.problem.requests:
+        limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+                          for r in ix.problem.requests], dtype=np.int64)
+        ix.masks["limits"] = cached = (ix.problem.requests, limit)
+    return cached[1]
 
 
 def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):

@@ -31,6 +31,8 @@ from solver.bound import heaviest
 from solver.candidates import (
     Candidates,
     _classes,
+    _limits,
+    _near_pairs,
     build_candidates,
     expected_pairs,
     feasible_pairs,
@@ -57,6 +59,10 @@ BALL_CHUNK = 2000     # requests per ball query
 PRICE_WIDTH_M = 2000.0  # spread of prices (in metres of travel) in one pricing tree
 TURNED_PRICES = 64  # at most this many distinct prices of left-out requests priced as groups
 REPAIR_MAX = 20000  # new pairs worked into the last flow in place rather than solved afresh
+# a narrowed pass prices every pair in reach (no balls) of at most this many requests, or
+# of every request with at most this many responders
+DIRECT_REQUESTS = 500
+DIRECT_RESPONDERS = 50
 # quiet-machine costs, to size the rounds from a budget (fitted on bench/instances.py cities)
 KNN_S_PER_UNIT = 2.0e-5  # the first pairs: ball queries, the static rules
 FLOW_S = 3.0e-8  # a cold flow, per pair and per square root of the units: paths lengthen
@@ -72,11 +78,16 @@ _COST_LIMIT = 2**62
 
 
 def _bonus_milli(ix: Index) -> np.ndarray:
-    """Per request, the most any pair's bonuses can take off its travel cost (milli-points)."""
-    p = ix.problem.params
-    return np.array([1000 * (p.continuity_bonus * (r.previous_responder is not None)
-                             + p.same_community_bonus * (r.community_id is not None))
-                     for r in ix.problem.requests], dtype=np.float64)
+    """Per request, the most any pair's bonuses can take off its travel cost (milli-points);
+    built once per problem (every pricing pass reads it)."""
+    cached = ix.masks.get("bonus")
+    if cached is None or cached[0] is not ix.problem.requests:
+        p = ix.problem.params
+        bonus = np.array([1000 * (p.continuity_bonus * (r.previous_responder is not None)
+                                  + p.same_community_bonus * (r.community_id is not None))
+                          for r in ix.problem.requests], dtype=np.float64)
+        ix.masks["bonus"] = cached = (ix.problem.requests, bonus)
+    return cached[1]
 
 
 def full_costing(ix: Index) -> tuple[int, int, bool]:
@@ -234,8 +245,10 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
 
     A pass after a repair need not look everywhere (see `_moved`): `only` (a mask of
     requests) limits the search against every responder to those requests; the others are
-    priced against the `responders` alone, with the same balls. `capped`, if given, is set
-    where a request had more pairs at fault than were kept.
+    priced against the `responders` alone, with the same balls. When those requests, or
+    those responders, are few (`DIRECT_REQUESTS`, `DIRECT_RESPONDERS`), every pair of theirs
+    in reach is priced instead of balls. `capped`, if given, is set where a request had more
+    pairs at fault than were kept.
 
     `unserved` (a mask of the requests the flow leaves out) turns the search around for
     them: their balls would hold nearly everyone in reach, since their price is their whole
@@ -259,8 +272,7 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
     have = np.sort(cand.p_req * nj + cand.p_resp)
     travel = np.sort(np.array([ix.req_pos[t.request] * nj + ix.resp_pos[t.responder]
                                for t in ix.problem.travel or ()], dtype=np.int64))
-    limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-                      for r in ix.problem.requests], dtype=np.float64)
+    limit = _limits(ix).astype(np.float64)
     level = p.astype(np.float64) * g / per_m if tw > 0 else np.zeros(nj)
     j_sphere = geo.to_sphere(ix.j_lon, ix.j_lat)
     toward = j_sphere.sum(axis=0) if nj else np.ones(3)
@@ -285,8 +297,16 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
             found[:] = [_lowest(found, per_request, capped)]
 
     def cast(reqs: np.ndarray, allowed: np.ndarray | None) -> None:
-        """The balls of `reqs` among the responders (those `allowed`, if given)."""
+        """The balls of `reqs` among the responders (those `allowed`, if given). In a
+        narrowed pass, a few requests or a few responders allowed get every pair in reach
+        instead: pricing those pairs costs less than a KD-tree per class, band and price
+        group."""
         if len(reqs) == 0 or nj == 0:
+            return
+        if only is not None and (len(reqs) <= DIRECT_REQUESTS if allowed is None
+                                 else int(allowed.sum()) <= DIRECT_RESPONDERS):
+            price(*_of_class(ix, reqs, *_near_pairs(ix, reqs, allowed)))
+            reduce()
             return
         big_q = ((q[reqs] + 1).astype(np.float64) * g + bonus[reqs]) / per_m
         if tw <= 0:  # any price below q(u) + bonus(u) may be at fault, anywhere in reach
@@ -326,7 +346,19 @@ def at_fault(ix: Index, cand: Candidates, q: np.ndarray, p: np.ndarray, g: int,
         return None, 0
     pr, pj, metres, rc = found[0]
     new = feasible_pairs(ix, pr, pj, metres, geo.travel_minutes(metres, ix.j_speed[pj]))
+    if len(new.p_unit) == 0:  # none passed the slot rules: no pair is at fault
+        return None, 0
     return new, len(distinct(new.p_req))
+
+
+def _of_class(ix: Index, reqs: np.ndarray, pr: np.ndarray, pj: np.ndarray,
+              metres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs (of requests in `reqs`) whose responder is in the request's class."""
+    cls, masks = _classes(ix, reqs)
+    of = np.zeros(len(ix.problem.requests), dtype=np.int64)
+    of[reqs] = cls
+    keep = np.array(masks)[of[pr], pj]
+    return pr[keep], pj[keep], metres[keep]
 
 
 def _responder_pairs(ix: Index, responders: np.ndarray, reqs: np.ndarray,

@@ -4,6 +4,7 @@ import itertools
 import random
 
 import numpy as np
+import pytest
 from conftest import problem, req, resp
 
 from bench.instances import generate
@@ -311,13 +312,18 @@ def test_greedy_fallback_serves_a_tier_before_the_next_starts():
     assert served == {"u1", "u2"}
 
 
-def test_a_pass_after_a_repair_finds_what_a_full_pass_finds():
+@pytest.mark.parametrize("direct", [0, 10_000], ids=["balls", "every pair in reach"])
+def test_a_pass_after_a_repair_finds_what_a_full_pass_finds(monkeypatch, direct):
     """After a repair, pricing only the requests whose price rose, the responders whose
-    price fell and the requests left capped finds exactly the pairs a full pass finds."""
+    price fell and the requests left capped finds exactly the pairs a full pass finds,
+    by balls or by every pair in reach of those few."""
+    import solver.certify
     from solver.candidates import join_candidates as _join
     from solver.certify import _moved
     from solver.flow import reoptimise
 
+    monkeypatch.setattr(solver.certify, "DIRECT_REQUESTS", direct)
+    monkeypatch.setattr(solver.certify, "DIRECT_RESPONDERS", direct)
     compared = narrowed = 0
     for seed, per_request in itertools.product(range(8), (2, 50)):
         p = _tight_city(seed, n_req=160)
@@ -379,6 +385,18 @@ def test_pricing_finds_every_pair_at_fault_and_no_other(monkeypatch):
             got = [] if new is None else sorted(zip(new.p_req.tolist(), new.p_resp.tolist(),
                                                     strict=True))
             assert got == expected
+        # a narrowed pass over every request and responder, each priced with every pair
+        # in reach (no balls), finds them too
+        monkeypatch.setattr(solver.certify, "DIRECT_REQUESTS", len(p.requests))
+        monkeypatch.setattr(solver.certify, "DIRECT_RESPONDERS", len(p.responders))
+        for everyone in (np.ones(len(p.requests), dtype=bool),
+                         np.zeros(len(p.requests), dtype=bool)):
+            new, _ = at_fault(ix, cand, q, pr, g, per_request=10_000, unserved=unserved,
+                              only=everyone, responders=np.arange(len(p.responders)))
+            got = [] if new is None else sorted(zip(new.p_req.tolist(), new.p_resp.tolist(),
+                                                    strict=True))
+            assert got == expected
+        monkeypatch.undo()
         checked += bool(expected) and bool(unserved[cand.u_req].any())
     assert checked >= 3
 

@@ -171,11 +171,12 @@ def _measure(a: argparse.Namespace, variant: str, size: str) -> tuple[dict, dict
         return run_child(["mcf", variant, size, str(a.seed)], a.reference_timeout,
                          a.memory_limit_gb)
 
-    s = solver()
     g = m = {}
-    if not a.no_references:
+    if not a.no_references:  # first, so that each solve is followed by its reference
         g = run_child(["greedy", variant, size, str(a.seed)], a.reference_timeout,
                       a.memory_limit_gb)
+    s = solver()
+    if not a.no_references:
         if variant == "count" and not a.no_mcf:
             m = mcf()
             pairs = [(s, m)] + [(solver(), mcf()) for _ in range(a.repeat - 1)]

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from solver import geo
-from solver.index import Index, _bitmasks, distinct, responder_mask
+from solver.index import Index, _bitmasks, distinct, per_problem, responder_mask
 from solver.problem import KINDS, LICENCE_RANK
 
 
@@ -146,19 +146,14 @@ def _apply_travel(ix: Index, pr, pj, metres, reqs_mask):
 
 
 def request_arrays(ix: Index) -> dict[str, np.ndarray]:
-    """duration, quantity, timed, window start/end per request, built once per request tuple
-    (the cache holds the tuple itself, so a new problem never reads stale arrays)."""
+    """duration, quantity, timed, window start/end per request, built once per problem."""
     reqs = ix.problem.requests
-    cached = ix.masks.get("requests")
-    if cached is None or cached[0] is not reqs:
-        arrays = {
-            "dur": np.array([r.duration for r in reqs], dtype=np.int64),
-            "qty": np.array([r.quantity for r in reqs], dtype=np.int64),
-            "timed": np.array([r.window is not None for r in reqs], dtype=bool),
-            "wa": np.array([r.window[0] if r.window else 0 for r in reqs], dtype=np.int64),
-            "wb": np.array([r.window[1] if r.window else 0 for r in reqs], dtype=np.int64)}
-        ix.masks["requests"] = cached = (reqs, arrays)
-    return cached[1]
+    return per_problem(ix, "requests", lambda: {
+        "dur": np.array([r.duration for r in reqs], dtype=np.int64),
+        "qty": np.array([r.quantity for r in reqs], dtype=np.int64),
+        "timed": np.array([r.window is not None for r in reqs], dtype=bool),
+        "wa": np.array([r.window[0] if r.window else 0 for r in reqs], dtype=np.int64),
+        "wb": np.array([r.window[1] if r.window else 0 for r in reqs], dtype=np.int64)})
 
 
 def time_fits(ix: Index, pr, pj, minutes) -> np.ndarray:
@@ -227,14 +222,11 @@ def _all_classes(ix: Index) -> tuple[np.ndarray, list[np.ndarray]]:
 
 
 def _limits(ix: Index) -> np.ndarray:
-    """Per request, its own distance limit in metres (BIG_M if none); built once per
-    problem (cached like request_arrays): pricing reads it every pass."""
-    cached = ix.masks.get("limits")
-    if cached is None or cached[0] is not ix.problem.requests:
-        limit = np.array([r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
-                          for r in ix.problem.requests], dtype=np.int64)
-        ix.masks["limits"] = cached = (ix.problem.requests, limit)
-    return cached[1]
+    """Per request, its own distance limit in metres (BIG_M if none), built once per problem:
+    pricing reads it every pass."""
+    return per_problem(ix, "limits", lambda: np.array(
+        [r.max_distance_m if r.max_distance_m is not None else geo.BIG_M
+         for r in ix.problem.requests], dtype=np.int64))
 
 
 def _knn_pairs(ix: Index, reqs: np.ndarray, k: int, per_task: float = 0.0):
@@ -339,23 +331,18 @@ def feasible_pairs(ix: Index, pr, pj, metres, minutes) -> Candidates:
 
 
 def _static_arrays(ix: Index) -> dict[str, np.ndarray]:
-    """Per-problem arrays the request-level rules read, built once (cached like
-    request_arrays)."""
+    """Per-problem arrays the request-level rules read, built once per problem."""
     problem = ix.problem
-    cached = ix.masks.get("static")
-    if cached is None or cached[0] is not problem.requests:
-        nj = len(ix.j_lon)
-        reqs = problem.requests
-        arrays = {
-            "shifted": np.array([j.shifts is not None for j in problem.responders], dtype=bool),
-            "excl": np.sort(np.array([ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
-                                      for x in r.excluded_responders if x in ix.resp_pos],
-                                     dtype=np.int64)),
-            "needs": np.array([r.needs_clearance for r in reqs], dtype=bool),
-            "any_cat": np.array([j.categories is None for j in problem.responders], dtype=bool),
-            "fundable": fundable(ix)}
-        ix.masks["static"] = cached = (problem.requests, arrays)
-    return cached[1]
+    nj = len(ix.j_lon)
+    reqs = problem.requests
+    return per_problem(ix, "static", lambda: {
+        "shifted": np.array([j.shifts is not None for j in problem.responders], dtype=bool),
+        "excl": np.sort(np.array([ri * nj + ix.resp_pos[x] for ri, r in enumerate(reqs)
+                                  for x in r.excluded_responders if x in ix.resp_pos],
+                                 dtype=np.int64)),
+        "needs": np.array([r.needs_clearance for r in reqs], dtype=bool),
+        "any_cat": np.array([j.categories is None for j in problem.responders], dtype=bool),
+        "fundable": fundable(ix)})
 
 
 def static_ok(ix: Index, pr, pj, minutes) -> np.ndarray:

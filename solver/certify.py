@@ -49,7 +49,7 @@ from solver.flow import (
     solve_proven,
 )
 from solver.greedy import pairs_by_chunk, sec_order, solve_greedy, weight_chunks
-from solver.index import BIG, Index, distinct
+from solver.index import BIG, Index, distinct, per_problem
 
 FIRST_K = 16         # nearest responders of its class per request in the first round
 PER_TASK = 4.0       # nearest requests per task slot for each responder, per class
@@ -78,16 +78,13 @@ _COST_LIMIT = 2**62
 
 
 def _bonus_milli(ix: Index) -> np.ndarray:
-    """Per request, the most any pair's bonuses can take off its travel cost (milli-points);
-    built once per problem (every pricing pass reads it)."""
-    cached = ix.masks.get("bonus")
-    if cached is None or cached[0] is not ix.problem.requests:
-        p = ix.problem.params
-        bonus = np.array([1000 * (p.continuity_bonus * (r.previous_responder is not None)
-                                  + p.same_community_bonus * (r.community_id is not None))
-                          for r in ix.problem.requests], dtype=np.float64)
-        ix.masks["bonus"] = cached = (ix.problem.requests, bonus)
-    return cached[1]
+    """Per request, the most any pair's bonuses can take off its travel cost (milli-points),
+    built once per problem: every pricing pass reads it."""
+    p = ix.problem.params
+    return per_problem(ix, "bonus", lambda: np.array(
+        [1000 * (p.continuity_bonus * (r.previous_responder is not None)
+                 + p.same_community_bonus * (r.community_id is not None))
+         for r in ix.problem.requests], dtype=np.float64))
 
 
 def full_costing(ix: Index) -> tuple[int, int, bool]:

@@ -6,7 +6,9 @@ than the dataclasses, so model building stays vectorised at 100,000 requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +80,15 @@ class Index:
     fund_left: np.ndarray      # balance minus fixed charges
     scale_u: int               # U of the objective
     masks: dict = field(default_factory=dict)  # cached responder masks, see responder_mask
+
+
+def per_problem(ix: Index, key: str, build: Callable[[], Any]) -> Any:
+    """`build()`, kept in `ix.masks` under `key` for as long as the problem's request tuple
+    is the same object (so a new problem never reads another's arrays)."""
+    cached = ix.masks.get(key)
+    if cached is None or cached[0] is not ix.problem.requests:
+        ix.masks[key] = cached = (ix.problem.requests, build())
+    return cached[1]
 
 
 def responder_mask(ix: Index, what: str, key) -> np.ndarray:
